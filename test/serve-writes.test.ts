@@ -1,0 +1,173 @@
+/**
+ * `etagkit serve --writable`: guarded PUT/DELETE over real sockets (RFC 9110 §13.1, §9.3.4, §9.3.5; RFC 6585 §3),
+ * the lost-update test with 16 concurrent writers, and the CLI's start-up errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type RunningCli, runCli, startCli } from './support/cli.ts';
+import { request } from './support/http.ts';
+
+let dir: string;
+let strictDir: string;
+let writable: RunningCli;
+let strict: RunningCli;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'etagkit-writes-'));
+  strictDir = await mkdtemp(join(tmpdir(), 'etagkit-strict-'));
+  [writable, strict] = await Promise.all([
+    startCli(['serve', dir, '--port', '0', '--writable']),
+    startCli(['serve', strictDir, '--port', '0', '--writable', '--require-preconditions']),
+  ]);
+});
+
+after(async () => {
+  await Promise.all([writable?.stop(), strict?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+  await rm(strictDir, { recursive: true, force: true });
+});
+
+const put = (base: string, path: string, body: string, headers: Record<string, string> = {}) =>
+  request(base, path, { method: 'PUT', body, headers });
+
+describe('etagkit serve --writable', () => {
+  test('§9.3.4: PUT creates (201 + ETag + Location), GET returns the same bytes and ETag', async () => {
+    const created = await put(writable.url, '/notes/a.txt', 'first');
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.location, '/notes/a.txt');
+    const got = await request(writable.url, '/notes/a.txt');
+    assert.equal(got.body.toString(), 'first');
+    assert.equal(got.headers.etag, created.headers.etag);
+  });
+
+  test('§13.1.1: PUT with the current If-Match replaces (204, new ETag); a stale one gets 412', async () => {
+    const { headers } = await put(writable.url, '/b.txt', 'v1');
+    const replaced = await put(writable.url, '/b.txt', 'v2', { 'if-match': String(headers.etag) });
+    assert.equal(replaced.status, 204);
+    assert.notEqual(replaced.headers.etag, headers.etag);
+    // Same size, written within the same millisecond tick: the tag must still change.
+    const stale = await put(writable.url, '/b.txt', 'v3', { 'if-match': String(headers.etag) });
+    assert.equal(stale.status, 412);
+    assert.equal(JSON.parse(stale.body.toString()).precondition, 'if-match');
+    assert.equal(stale.headers.etag, replaced.headers.etag);
+    assert.equal(await readFile(join(dir, 'b.txt'), 'utf8'), 'v2');
+  });
+
+  test('§13.1.2: If-None-Match: * creates only when the file is missing', async () => {
+    assert.equal((await put(writable.url, '/once.txt', 'x', { 'if-none-match': '*' })).status, 201);
+    const again = await put(writable.url, '/once.txt', 'y', { 'if-none-match': '*' });
+    assert.equal(again.status, 412);
+    assert.equal(JSON.parse(again.body.toString()).precondition, 'if-none-match');
+    assert.equal(await readFile(join(dir, 'once.txt'), 'utf8'), 'x');
+  });
+
+  test('§13.1.1: If-Match on a missing file → 412 (nothing is created)', async () => {
+    assert.equal((await put(writable.url, '/ghost.txt', 'x', { 'if-match': '"anything"' })).status, 412);
+    assert.equal((await request(writable.url, '/ghost.txt')).status, 404);
+  });
+
+  test('§13.1.4: If-Unmodified-Since before the last change → 412', async () => {
+    await put(writable.url, '/ius.txt', 'x');
+    const res = await put(writable.url, '/ius.txt', 'y', {
+      'if-unmodified-since': 'Mon, 01 Jan 2001 00:00:00 GMT',
+    });
+    assert.equal(res.status, 412);
+    assert.equal(JSON.parse(res.body.toString()).precondition, 'if-unmodified-since');
+  });
+
+  test('§9.3.5: DELETE with a stale If-Match → 412; with the current one → 204; then 404', async () => {
+    const { headers } = await put(writable.url, '/d.txt', 'x');
+    assert.equal(
+      (await request(writable.url, '/d.txt', { method: 'DELETE', headers: { 'if-match': '"stale"' } }))
+        .status,
+      412,
+    );
+    const deleted = await request(writable.url, '/d.txt', {
+      method: 'DELETE',
+      headers: { 'if-match': String(headers.etag) },
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal((await request(writable.url, '/d.txt')).status, 404);
+    assert.equal((await request(writable.url, '/d.txt', { method: 'DELETE' })).status, 404);
+  });
+
+  test('writes refuse dotfiles, traversal and directories; no temp files are left behind', async () => {
+    assert.equal((await put(writable.url, '/.hidden', 'x')).status, 404);
+    assert.equal((await put(writable.url, '/%2e%2e/evil.txt', 'x')).status, 400);
+    assert.equal((await put(writable.url, '/notes', 'x')).status, 409);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.')),
+      [],
+    );
+  });
+});
+
+describe('etagkit serve --writable --require-preconditions (RFC 6585 §3)', () => {
+  test('creating a new file needs no precondition', async () => {
+    assert.equal((await put(strict.url, '/new.txt', 'x')).status, 201);
+  });
+
+  test('an unconditional PUT or DELETE of an existing file → 428 problem+json', async () => {
+    const { headers } = await put(strict.url, '/c.txt', 'x', { 'if-none-match': '*' });
+    const res = await put(strict.url, '/c.txt', 'y');
+    assert.equal(res.status, 428);
+    assert.equal(res.headers['content-type'], 'application/problem+json');
+    assert.match(JSON.parse(res.body.toString()).detail, /If-Match/);
+    assert.equal((await request(strict.url, '/c.txt', { method: 'DELETE' })).status, 428);
+    assert.equal((await put(strict.url, '/c.txt', 'y', { 'if-match': String(headers.etag) })).status, 204);
+  });
+});
+
+describe('lost updates', () => {
+  test('16 clients doing read-modify-write increments with If-Match and retry on 412 lose nothing', async () => {
+    await writeFile(join(dir, 'counter.txt'), '0');
+    const CLIENTS = 16;
+    const INCREMENTS = 8;
+    let conflicts = 0;
+    const client = async () => {
+      for (let done = 0; done < INCREMENTS; ) {
+        const read = await request(writable.url, '/counter.txt');
+        const next = String(Number(read.body.toString()) + 1);
+        const res = await put(writable.url, '/counter.txt', next, { 'if-match': String(read.headers.etag) });
+        if (res.status === 204) done++;
+        else if (res.status === 412) conflicts++;
+        else assert.fail(`unexpected status ${res.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+    assert.equal(await readFile(join(dir, 'counter.txt'), 'utf8'), String(CLIENTS * INCREMENTS));
+    assert.ok(conflicts > 0, 'the clients should have collided at least once');
+  });
+});
+
+describe('etagkit serve: start-up errors', () => {
+  test('a missing directory is named, exit 1', async () => {
+    const { code, stderr } = await runCli(['serve', join(dir, 'nope')]);
+    assert.equal(code, 1);
+    assert.match(stderr, /is not a directory \(it does not exist\)/);
+  });
+
+  test('a port in use is named, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const { code, stderr } = await runCli(['serve', dir, '--port', String(port)]);
+      assert.equal(code, 1);
+      assert.match(stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('usage errors exit 2', async () => {
+    assert.equal((await runCli(['serve'])).code, 2);
+    assert.equal((await runCli(['serve', dir, '--port', 'x'])).code, 2);
+    assert.equal((await runCli(['serve', dir, '--require-preconditions'])).code, 2);
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+  });
+});
