@@ -44,6 +44,7 @@ before(async () => {
   await fixture('pre/app.js.gz', gzipSync('console.log("x");\n'.repeat(40)));
   await symlink(join(outside, 'secret.txt'), join(dir, 'escape.txt'));
   await symlink(join(dir, 'hello.txt'), join(dir, 'inside-link.txt'));
+  await symlink(outside, join(dir, 'escape-dir'));
   server = await startCli(['serve', dir, '--port', '0', '--writable']);
   etag = String((await request(server.url, '/hello.txt')).headers.etag);
 });
@@ -400,6 +401,12 @@ const rows: Row[] = [
   { rfc: 'safety', name: 'NUL byte → 400', path: '/hello.txt%00.png', status: 400 },
   { rfc: 'safety', name: 'dotfiles are hidden → 404', path: '/.env', status: 404 },
   { rfc: 'safety', name: 'symlink leading outside the root → 404', path: '/escape.txt', status: 404 },
+  {
+    rfc: 'safety',
+    name: 'directory symlink leading outside the root → 404',
+    path: '/escape-dir/secret.txt',
+    status: 404,
+  },
   {
     rfc: 'safety',
     name: 'symlink inside the root is served',

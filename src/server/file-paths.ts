@@ -2,7 +2,8 @@
  * Mapping a request path onto the file tree, safely: nothing outside the root (no `..`, no encoded slashes, no
  * symlinks leading out), no dotfiles.
  */
-import { realpath } from 'node:fs/promises';
+import { lstatSync, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 
 export type PathResult =
@@ -38,9 +39,17 @@ export function parseRequestPath(pathname: string): PathResult {
 }
 
 /** The root, resolved once, that every served path must stay inside. */
+/**
+ * How long a directory's resolved real path is reused. Files are always checked afresh; directories that are
+ * symlinks are set up by the operator, so a second of reuse saves a realpath per request at no real risk.
+ */
+const DIRECTORY_TTL_MS = 1000;
+const DIRECTORY_CACHE_MAX = 10_000;
+
 export class FileRoot {
   readonly path: string;
   readonly #prefix: string;
+  readonly #directories = new Map<string, { real: string; until: number }>();
 
   constructor(realRoot: string) {
     this.path = realRoot;
@@ -68,14 +77,54 @@ export class FileRoot {
   }
 
   /**
+   * Resolves and stats in one step: the parent directory's real path (cached briefly), then `lstat` of the
+   * entry itself, following it only when it is a symlink. One file system call per request in the common case.
+   *
+   * That call is synchronous on purpose: a metadata lookup the kernel has cached costs a few microseconds,
+   * far less than a round trip through libuv's thread pool, and it is the whole cost of a 304. (Serve from
+   * local disks; on a network file system a stat can block.)
+   */
+  async lookup(segments: readonly string[]): Promise<{ real: string; stats: Stats } | undefined> {
+    if (segments.length === 0) return this.#statInside(this.path);
+    const parent = await this.#directory(this.join(segments.slice(0, -1)));
+    if (parent === undefined) return undefined;
+    const path = join(parent, segments[segments.length - 1]!);
+    let stats: Stats | undefined;
+    try {
+      stats = lstatSync(path, { throwIfNoEntry: false });
+    } catch {
+      return undefined; // ENOTDIR, EACCES...: nothing we can serve
+    }
+    if (stats === undefined) return undefined;
+    return stats.isSymbolicLink() ? this.#statInside(path) : { real: path, stats };
+  }
+
+  async #statInside(path: string): Promise<{ real: string; stats: Stats } | undefined> {
+    const real = await this.resolvePath(path);
+    if (real === undefined) return undefined;
+    try {
+      return { real, stats: await stat(real) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #directory(path: string): Promise<string | undefined> {
+    const now = Date.now();
+    const cached = this.#directories.get(path);
+    if (cached && cached.until > now) return cached.real;
+    const real = path === this.path ? this.path : await this.resolvePath(path);
+    // Only hits are kept: a directory created a moment ago (by a PUT) must be found at once.
+    if (real === undefined) return undefined;
+    if (this.#directories.size >= DIRECTORY_CACHE_MAX) this.#directories.clear();
+    this.#directories.set(path, { real, until: now + DIRECTORY_TTL_MS });
+    return real;
+  }
+
+  /**
    * Resolves symlinks and returns the real path when it stays inside the root; undefined when the file does not
    * exist or leads outside (both answer 404: we do not reveal what lies outside).
    */
-  resolve(segments: readonly string[]): Promise<string | undefined> {
-    return this.resolvePath(this.join(segments));
-  }
-
-  /** `resolve` for a file system path. */
   async resolvePath(path: string): Promise<string | undefined> {
     try {
       const real = await realpath(path);

@@ -114,16 +114,15 @@ export class FileServer {
     segments: string[],
     trailingSlash: boolean,
   ): Promise<FilePlan | 'changed'> {
-    let real = await this.root.resolve(segments);
-    let stats = real ? await statOrUndefined(real) : undefined;
-    if (real && stats?.isDirectory()) {
+    let found = await this.root.lookup(segments);
+    if (found?.stats.isDirectory()) {
       // A directory is served by its index.html, at a URL ending in "/" so that relative links resolve.
       if (!trailingSlash)
         return { status: 301, headers: { location: `${request.pathname}/${request.search}` } };
-      real = await this.root.resolve([...segments, 'index.html']);
-      stats = real ? await statOrUndefined(real) : undefined;
+      found = await this.root.lookup([...segments, 'index.html']);
     }
-    if (!real || !stats?.isFile()) return problem(404, 'Not Found', `no file at ${request.pathname}`);
+    if (!found?.stats.isFile()) return problem(404, 'Not Found', `no file at ${request.pathname}`);
+    const { real, stats } = found;
 
     const contentType = contentTypeFor(real);
     const compressible = this.#options.compress && isCompressible(contentType);
