@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import fresh from 'fresh';
 import { type RunningCli, startCli } from './support/cli.ts';
 import { type RawResponse, request } from './support/http.ts';
 
@@ -497,3 +498,28 @@ describe('etagkit serve: content codings get their own strong ETags (§8.8.1, §
     assert.equal(res.headers.vary, undefined);
   });
 });
+
+describe('where the RFC and jshttp `fresh` (Express, serve-static) disagree', () => {
+  test("RFC 9111 §5.2.1.4: a request's Cache-Control: no-cache addresses caches; the origin still answers 304", async () => {
+    // fetch() adds exactly this header to every conditional request it sends with cache mode "no-store"/"reload".
+    const reqHeaders = { 'if-none-match': etag, 'cache-control': 'no-cache' };
+    const res = await request(server.url, '/hello.txt', { headers: reqHeaders });
+    assert.equal(res.status, 304);
+    // `fresh` declares the response stale whenever the request says no-cache, so Express resends the body.
+    assert.equal(fresh(reqHeaders, { etag }), false);
+  });
+
+  test('§13.1.2: INM is parsed, not split on commas: a tag containing a comma matches', async () => {
+    const tagged = await fixtureTag(server.url, '/comma.txt');
+    const reqHeaders = { 'if-none-match': `"a,b", ${tagged}` };
+    assert.equal((await request(server.url, '/comma.txt', { headers: reqHeaders })).status, 304);
+    // `fresh` splits the list on commas, so `"a` and `b"` are compared as separate tags.
+    assert.equal(fresh({ 'if-none-match': '"a,b"' }, { etag: '"a,b"' }), false);
+  });
+});
+
+/** Writes a fixture and returns the ETag the server gives it. */
+async function fixtureTag(base: string, path: string): Promise<string> {
+  await fixture(path.slice(1), 'comma test');
+  return String((await request(base, path)).headers.etag);
+}
