@@ -41,6 +41,9 @@ function isOws(c: number): boolean {
 /**
  * Parses a Cache-Control field value into a null-prototype record. Malformed directives are skipped up to the
  * next comma; a quoted-string argument may contain commas and backslash escapes.
+ *
+ * @example
+ * parseCacheControl('Max-Age=60, private="set-cookie, x-a"') // { 'max-age': '60', private: 'set-cookie, x-a' }
  */
 export function parseCacheControl(value: string | null | undefined): CacheDirectives {
   const out: CacheDirectives = Object.create(null);
@@ -88,6 +91,11 @@ export function parseCacheControl(value: string | null | undefined): CacheDirect
   return out;
 }
 
+/** HTAB / SP / VCHAR / obs-text: what a quoted-pair may escape, and so what a quoted-string can carry (§5.6.4). */
+function isQuotable(c: number): boolean {
+  return c === 0x09 || (c >= 0x20 && c <= 0x7e) || (c >= 0x80 && c <= 0xff);
+}
+
 /** Scans a quoted-string (§5.6.4) at `start`; returns its unescaped text and the index after it. */
 export function scanQuotedString(s: string, start: number): { text: string; end: number } | undefined {
   let text = '';
@@ -96,9 +104,9 @@ export function scanQuotedString(s: string, start: number): { text: string; end:
     if (c === 0x22) return { text, end: i + 1 };
     if (c === 0x5c) {
       i++;
-      if (i >= s.length) return undefined;
+      if (i >= s.length || !isQuotable(s.charCodeAt(i))) return undefined;
       text += s[i];
-    } else if (c === 0x09 || c >= 0x20) text += s[i];
+    } else if (isQuotable(c)) text += s[i];
     else return undefined;
   }
   return undefined;
@@ -128,14 +136,46 @@ export function directiveFieldNames(directives: CacheDirectives, name: string): 
     .filter((f) => f.length > 0);
 }
 
-/** Formats directives back into a field value, quoting arguments that are not tokens. */
+/**
+ * Directives whose argument a sender should always quote, even a single field name (RFC 9111 §5.2.2.4 no-cache,
+ * §5.2.2.7 private: "A sender SHOULD NOT generate the token form").
+ */
+const QUOTED_FORM = new Set(['no-cache', 'private']);
+
+/**
+ * Formats directives back into a field value, quoting arguments that are not tokens and those of no-cache and
+ * private. Throws a TypeError when a name is not a token or an argument holds a character no quoted-string can
+ * carry (§5.6.2, §5.6.4).
+ *
+ * @example
+ * formatCacheControl({ 'max-age': '60', 'no-cache': 'set-cookie' }) // 'max-age=60, no-cache="set-cookie"'
+ */
 export function formatCacheControl(directives: CacheDirectives): string {
   const parts: string[] = [];
   for (const [name, arg] of Object.entries(directives)) {
+    if (!isToken(name))
+      throw new TypeError(
+        `Cache-Control directive name ${JSON.stringify(name)} is not a token (RFC 9110 §5.6.2)`,
+      );
     if (arg === true) parts.push(name);
-    else if (arg.length > 0 && [...arg].every((ch) => isTchar(ch.charCodeAt(0))))
-      parts.push(`${name}=${arg}`);
-    else parts.push(`${name}="${arg.replace(/["\\]/g, '\\$&')}"`);
+    else if (isToken(arg) && !QUOTED_FORM.has(name.toLowerCase())) parts.push(`${name}=${arg}`);
+    else {
+      for (let i = 0; i < arg.length; i++) {
+        if (!isQuotable(arg.charCodeAt(i))) {
+          throw new TypeError(
+            `Cache-Control ${name} argument ${JSON.stringify(arg)} has character ${JSON.stringify(arg[i])} ` +
+              `at ${i}, which no quoted-string can carry (RFC 9110 §5.6.4)`,
+          );
+        }
+      }
+      parts.push(`${name}="${arg.replace(/["\\]/g, '\\$&')}"`);
+    }
   }
   return parts.join(', ');
+}
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
+  return true;
 }

@@ -53,6 +53,10 @@ function scanEntityTag(s: string, start: number): { etag: EntityTag; end: number
 /**
  * Parses a single entity-tag such as `"abc"` or `W/"abc"` (surrounding whitespace allowed).
  * Returns undefined for anything else — an ETag that does not parse is no validator at all.
+ *
+ * @example
+ * parseEntityTag('W/"v1"') // { weak: true, tag: 'v1' }
+ * parseEntityTag('v1')     // undefined
  */
 export function parseEntityTag(value: string | null | undefined): EntityTag | undefined {
   if (value == null) return undefined;
@@ -67,6 +71,9 @@ export function parseEntityTag(value: string | null | undefined): EntityTag | un
 /**
  * Formats an entity-tag for a header. Accepts an EntityTag or the bare tag characters.
  * Throws a TypeError naming the offending character when the tag cannot be sent (§8.8.3 etagc).
+ *
+ * @example
+ * formatEntityTag('v1', { weak: true }) // 'W/"v1"'
  */
 export function formatEntityTag(etag: EntityTag | string, options: { weak?: boolean } = {}): string {
   const { tag, weak } = typeof etag === 'string' ? { tag: etag, weak: options.weak ?? false } : etag;
@@ -86,6 +93,10 @@ export function formatEntityTag(etag: EntityTag | string, options: { weak?: bool
  * Parses the value of If-Match or If-None-Match (§13.1.1, §13.1.2): either `*` alone or a comma-separated list
  * of entity-tags. A tag may itself contain commas, so the list is scanned, never split. Members that are not
  * valid entity-tags are skipped, as are empty list elements (§5.6.1).
+ *
+ * @example
+ * parseEntityTagList('"a,b", W/"c", junk') // [{ weak: false, tag: 'a,b' }, { weak: true, tag: 'c' }]
+ * parseEntityTagList('*')                  // '*'
  */
 export function parseEntityTagList(value: string | null | undefined): EntityTagList {
   const tags: EntityTag[] = [];
@@ -147,6 +158,10 @@ function toEntityTag(etag: EntityTag | string): EntityTag | undefined {
 /**
  * Strong comparison (§8.8.3.2): both tags are strong and their characters are identical.
  * Used by If-Match and If-Range. Strings are parsed as header values; unparsable ones never match.
+ *
+ * @example
+ * strongCompare('"1"', '"1"')   // true
+ * strongCompare('W/"1"', '"1"') // false
  */
 export function strongCompare(a: EntityTag | string, b: EntityTag | string): boolean {
   const x = toEntityTag(a);
@@ -157,6 +172,9 @@ export function strongCompare(a: EntityTag | string, b: EntityTag | string): boo
 /**
  * Weak comparison (§8.8.3.2): the tag characters are identical, whatever the W/ prefixes.
  * Used by If-None-Match.
+ *
+ * @example
+ * weakCompare('W/"1"', '"1"') // true
  */
 export function weakCompare(a: EntityTag | string, b: EntityTag | string): boolean {
   const x = toEntityTag(a);

@@ -31,7 +31,7 @@ export interface CurrentRepresentation {
    * one second before `now`, since a change within that second could go unnoticed.
    */
   lastModifiedIsStrong?: boolean;
-  /** The clock, for the rule above. Defaults to Date.now(). */
+  /** The clock, for the rule above and for two-digit rfc850 years (§5.6.7). Defaults to Date.now(). */
   now?: number;
 }
 
@@ -85,6 +85,8 @@ export function evaluatePreconditions(
   if (safe && !exists) return PROCEED;
 
   const h = request.headers;
+  // One clock for the whole decision: it resolves two-digit rfc850 years and the strength of Last-Modified.
+  const now = current.now ?? Date.now();
   const ifMatch = getHeader(h, 'if-match');
   const ifNoneMatch = getHeader(h, 'if-none-match');
   const etag =
@@ -99,7 +101,7 @@ export function evaluatePreconditions(
     if (checkIfMatch(ifMatch, exists, etag) === false)
       return { action: 'precondition-failed', by: 'if-match' };
   } else if (
-    checkIfUnmodifiedSince(getHeader(h, 'if-unmodified-since'), exists, current.lastModified) === false
+    checkIfUnmodifiedSince(getHeader(h, 'if-unmodified-since'), exists, current.lastModified, now) === false
   ) {
     return { action: 'precondition-failed', by: 'if-unmodified-since' };
   }
@@ -113,7 +115,7 @@ export function evaluatePreconditions(
     }
   } else if (
     safe &&
-    checkIfModifiedSince(getHeader(h, 'if-modified-since'), current.lastModified) === false
+    checkIfModifiedSince(getHeader(h, 'if-modified-since'), current.lastModified, now) === false
   ) {
     return { action: 'not-modified', by: 'if-modified-since' };
   }
@@ -122,7 +124,7 @@ export function evaluatePreconditions(
   if (method !== 'GET' || current.size === undefined) return PROCEED;
   const range = getHeader(h, 'range');
   if (range === undefined) return PROCEED; // §13.1.5: If-Range without Range is ignored
-  if (checkIfRange(getHeader(h, 'if-range'), etag, current) === false)
+  if (checkIfRange(getHeader(h, 'if-range'), etag, current, now) === false)
     return { action: 'ignore-range', by: 'if-range' };
   const specs = parseRange(range);
   if (!specs) return PROCEED; // an invalid Range is ignored (§14.2)
@@ -148,9 +150,10 @@ function checkIfUnmodifiedSince(
   value: string | undefined,
   exists: boolean,
   lastModified: Date | number | undefined,
+  now: number,
 ): Condition {
   if (value === undefined) return 'none';
-  const date = parseHttpDate(value);
+  const date = parseHttpDate(value, now);
   if (date === undefined || !exists || lastModified === undefined) return 'none';
   return toHttpSeconds(lastModified) <= toHttpSeconds(date);
 }
@@ -164,9 +167,13 @@ function checkIfNoneMatch(value: string, exists: boolean, etag: EntityTag | unde
 }
 
 /** §13.1.3: true when modified after the date; ignored for an invalid date or an unknown modification date. */
-function checkIfModifiedSince(value: string | undefined, lastModified: Date | number | undefined): Condition {
+function checkIfModifiedSince(
+  value: string | undefined,
+  lastModified: Date | number | undefined,
+  now: number,
+): Condition {
   if (value === undefined || lastModified === undefined) return 'none';
-  const date = parseHttpDate(value);
+  const date = parseHttpDate(value, now);
   if (date === undefined) return 'none';
   return toHttpSeconds(lastModified) > toHttpSeconds(date);
 }
@@ -179,6 +186,7 @@ function checkIfRange(
   value: string | undefined,
   etag: EntityTag | undefined,
   current: CurrentRepresentation,
+  now: number,
 ): Condition {
   if (value === undefined) return 'none';
   const trimmed = value.trim();
@@ -186,9 +194,9 @@ function checkIfRange(
     const tag = parseEntityTag(trimmed);
     return tag !== undefined && etag !== undefined && !tag.weak && !etag.weak && tag.tag === etag.tag;
   }
-  const date = parseHttpDate(trimmed);
+  const date = parseHttpDate(trimmed, now);
   if (date === undefined || current.lastModified === undefined) return false;
   const modified = toHttpSeconds(current.lastModified);
-  const strong = current.lastModifiedIsStrong ?? modified < toHttpSeconds(current.now ?? Date.now());
+  const strong = current.lastModifiedIsStrong ?? modified < toHttpSeconds(now);
   return strong && modified === toHttpSeconds(date);
 }

@@ -22,6 +22,10 @@ export const MAX_RANGES = 64;
 /**
  * Parses a Range field of unit `bytes`. Returns undefined when the field is absent, uses another unit or is
  * syntactically invalid: the RFC says to ignore such a field (§14.2), which means serving the full 200.
+ *
+ * @example
+ * parseRange('bytes=0-99, -10') // [{ first: 0, last: 99 }, { suffix: 10 }]
+ * parseRange('bytes=9-0')       // undefined
  */
 export function parseRange(value: string | null | undefined): RangeSpec[] | undefined {
   if (value == null) return undefined;
@@ -42,18 +46,28 @@ export function parseRange(value: string | null | undefined): RangeSpec[] | unde
       specs.push({ first });
       continue;
     }
-    const last = Number(m[2]);
-    if (last < first) return undefined; // §14.1.1: invalid if last-pos < first-pos
-    specs.push({ first, last });
+    // §14.1.1: invalid if last-pos < first-pos (compared as digits: past 2^53 Numbers round to equal values).
+    if (digitsLessThan(m[2]!, m[1]!)) return undefined;
+    specs.push({ first, last: Number(m[2]) });
   }
   if (specs.length === 0 || specs.length > MAX_RANGES) return undefined;
   return specs;
+}
+
+/** Compares two non-negative decimal integers written as digits, of any length. */
+function digitsLessThan(a: string, b: string): boolean {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  return x.length !== y.length ? x.length < y.length : x < y;
 }
 
 /**
  * Resolves range-specs against a representation of `length` bytes (§14.1.1). Unsatisfiable specs are dropped;
  * an empty result means 416. Overlapping or adjacent ranges are coalesced, in ascending order, as §14.2 permits,
  * so a client cannot make us send the same bytes many times.
+ *
+ * @example
+ * resolveRanges(parseRange('bytes=0-99, 50-149')!, 1000) // [{ start: 0, end: 149 }]
  */
 export function resolveRanges(specs: readonly RangeSpec[], length: number): ByteRange[] {
   const ranges: ByteRange[] = [];
@@ -96,7 +110,12 @@ export type ContentRange =
   | { unsatisfied: false; start: number; end: number; length?: number }
   | { unsatisfied: true; length: number };
 
-/** Parses Content-Range (§14.4). Returns undefined when it is not a valid bytes Content-Range. */
+/**
+ * Parses Content-Range (§14.4). Returns undefined when it is not a valid bytes Content-Range.
+ *
+ * @example
+ * parseContentRange('bytes 0-99/1000') // { unsatisfied: false, start: 0, end: 99, length: 1000 }
+ */
 export function parseContentRange(value: string | null | undefined): ContentRange | undefined {
   if (value == null) return undefined;
   const s = value.trim();

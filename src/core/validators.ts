@@ -31,7 +31,23 @@ function contentTag(hash: bigint, length: number): string {
  */
 export function etagFromContent(content: string | ArrayBufferView | ArrayBuffer): string {
   const bytes = toBytes(content);
-  return contentTag(h64Raw(bytes, 0n), bytes.byteLength);
+  if (bytes.byteLength <= ONE_SHOT_MAX) return contentTag(h64Raw(bytes, 0n), bytes.byteLength);
+  return contentTag(feed(create64(0n), bytes).digest(), bytes.byteLength);
+}
+
+/**
+ * xxhash-wasm copies its input into WebAssembly memory, which grows to fit and never shrinks: one 1 GB body
+ * would pin 1 GB for the life of the process, and past 4 GB it cannot grow at all. Larger inputs are therefore
+ * hashed in slices through the streaming state (same xxHash64 value), which also keeps each copy in cache.
+ */
+const ONE_SHOT_MAX = 1024 * 1024;
+const SLICE = 256 * 1024;
+
+function feed<T extends { update(bytes: Uint8Array): T }>(hasher: T, bytes: Uint8Array): T {
+  if (bytes.byteLength <= SLICE) return hasher.update(bytes);
+  for (let offset = 0; offset < bytes.byteLength; offset += SLICE)
+    hasher.update(bytes.subarray(offset, offset + SLICE));
+  return hasher;
 }
 
 /** Incremental hasher for streamed bodies: `update` each chunk, then `digest` once. */
@@ -56,7 +72,7 @@ export function createContentTagger(): ContentTagger {
     update(chunk) {
       const bytes = toBytes(chunk);
       length += bytes.byteLength;
-      hasher.update(bytes);
+      feed(hasher, bytes);
       return this;
     },
     digest: () => contentTag(hasher.digest(), length),
