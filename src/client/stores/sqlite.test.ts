@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, test } from 'node:test';
+import { sqliteStore } from './sqlite.ts';
+import { runStoreSuite, sampleEntry } from './store-suite.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'etagkit-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newPath = () => join(dir, `cache-${++files}.db`);
+
+runStoreSuite('sqliteStore', () => sqliteStore(newPath()), {
+  bounded: (maxBytes) => sqliteStore(newPath(), { maxBytes }),
+  twin: async () => {
+    const path = newPath();
+    return [sqliteStore(path), sqliteStore(path)];
+  },
+});
+
+describe('sqliteStore: persistence and faults', () => {
+  test('entries survive close and reopen; close writes queued puts', async () => {
+    const path = newPath();
+    const first = sqliteStore(path);
+    const entry = sampleEntry({ key: 'GET https://example.test/persist' });
+    const written = first.put(entry); // not awaited: close must flush it
+    await first.close();
+    await written;
+    const second = sqliteStore(path);
+    const [got] = await second.get(entry.key);
+    assert.deepEqual(got && new TextDecoder().decode(got.body), 'hello');
+    await second.close();
+  });
+
+  test('the file is in WAL mode', async () => {
+    const path = newPath();
+    const store = sqliteStore(path);
+    await store.put(sampleEntry());
+    const db = new DatabaseSync(path);
+    assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+    db.close();
+    await store.close();
+  });
+
+  test('maxBytes is enforced across reopen', async () => {
+    const path = newPath();
+    const first = sqliteStore(path, { maxBytes: 30 * 1024 });
+    await first.put(sampleEntry({ key: 'k1', body: new Uint8Array(12 * 1024) }));
+    await first.put(sampleEntry({ key: 'k2', body: new Uint8Array(12 * 1024) }));
+    await first.close();
+    const second = sqliteStore(path, { maxBytes: 30 * 1024 });
+    await second.put(sampleEntry({ key: 'k3', body: new Uint8Array(12 * 1024) }));
+    assert.equal((await second.get('k1')).length, 0);
+    assert.equal((await second.get('k2')).length, 1);
+    assert.equal((await second.get('k3')).length, 1);
+    await second.close();
+  });
+
+  test('a file that is not a database: every method rejects, nothing throws synchronously', async () => {
+    const path = newPath();
+    writeFileSync(path, 'this is not a sqlite file '.repeat(400));
+    const store = sqliteStore(path);
+    const calls: Promise<unknown>[] = [];
+    assert.doesNotThrow(() => {
+      calls.push(store.get('k'), store.put(sampleEntry()), store.delete('k'), store.lease('k', 50));
+      calls.push(store.release('k'));
+    });
+    for (const call of calls) await assert.rejects(call, /not a database/);
+    await assert.rejects(store.get('k'), new RegExp(path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await store.close();
+  });
+
+  test('a file corrupted while open: operations settle (resolve or reject), never hang or crash', async () => {
+    const path = newPath();
+    const store = sqliteStore(path);
+    for (let i = 0; i < 50; i++) await store.put(sampleEntry({ key: `k${i}`, body: new Uint8Array(4096) }));
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)'); // move the pages into the main file, then break it
+    db.close();
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(256 * 1024, 0x41), 0, 256 * 1024, 0);
+    closeSync(fd);
+    const outcomes = await Promise.allSettled([
+      store.get('k1'),
+      store.put(sampleEntry({ key: 'k-new' })),
+      store.delete('k2'),
+      store.lease('k3', 50),
+    ]);
+    assert.equal(outcomes.length, 4);
+    await Promise.allSettled([store.close()]);
+    const reopened = sqliteStore(path);
+    await assert.rejects(reopened.get('k1'), /not a database|malformed|corrupt/i);
+    await reopened.close();
+  });
+
+  test('a database locked by another connection: put rejects with "locked", get still works', async () => {
+    const path = newPath();
+    const store = sqliteStore(path, { busyTimeoutMs: 10 });
+    const entry = sampleEntry({ key: 'GET https://example.test/locked' });
+    await store.put(entry);
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      await assert.rejects(store.put(sampleEntry({ key: 'GET https://example.test/blocked' })), /locked/);
+      assert.equal((await store.get(entry.key)).length, 1); // WAL: readers do not wait for the writer
+      await assert.rejects(store.delete(entry.key), /locked/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await store.put(sampleEntry({ key: 'GET https://example.test/after' }));
+    assert.equal((await store.get('GET https://example.test/after')).length, 1);
+    await store.close();
+  });
+
+  test('methods of a closed store reject', async () => {
+    const store = sqliteStore(newPath());
+    await store.close();
+    await assert.rejects(store.get('k'), /closed/);
+    await assert.rejects(store.put(sampleEntry()), /closed/);
+  });
+
+  test('maxBytes must be positive', () => {
+    assert.throws(() => sqliteStore(newPath(), { maxBytes: 0 }), /maxBytes must be > 0/);
+  });
+});
