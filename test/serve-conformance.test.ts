@@ -246,6 +246,26 @@ const rows: Row[] = [
     status: 200,
   },
   {
+    rfc: '§13.1.4 §5.6.7',
+    name: 'IUS = Last-Modified (rfc850-date) → 200',
+    headers: () => ({ 'if-unmodified-since': LM_RFC850 }),
+    status: 200,
+  },
+  {
+    rfc: '§13.1.4 §5.6.7',
+    name: 'IUS earlier than Last-Modified (asctime-date) → 412',
+    headers: () => ({ 'if-unmodified-since': 'Mon Jan  1 00:00:00 2024' }),
+    status: 412,
+    check: failedBy('if-unmodified-since'),
+  },
+  {
+    rfc: '§13.2.2',
+    name: 'IUS fails before INM is looked at → 412, not 304',
+    headers: () => ({ 'if-unmodified-since': BEFORE_LM, 'if-none-match': etag }),
+    status: 412,
+    check: failedBy('if-unmodified-since'),
+  },
+  {
     rfc: '§13.1.4',
     name: 'IUS with an invalid date is ignored → 200',
     headers: () => ({ 'if-unmodified-since': 'yesterday' }),
@@ -351,6 +371,19 @@ const rows: Row[] = [
     status: 200,
   },
   {
+    rfc: '§14.2 §9.3.2',
+    name: 'HEAD with several ranges → 200 with the whole length, no multipart',
+    method: 'HEAD',
+    path: '/letters.bin',
+    headers: () => ({ range: 'bytes=0-1, 24-25' }),
+    status: 200,
+    check: (res) => {
+      noBody(res);
+      assert.equal(res.headers['content-type'], 'application/octet-stream');
+      assert.equal(res.headers['content-length'], String(PLAIN.length));
+    },
+  },
+  {
     rfc: '§13.2.2',
     name: 'INM match wins over Range → 304',
     headers: () => ({ 'if-none-match': etag, range: 'bytes=0-4' }),
@@ -423,6 +456,20 @@ const rows: Row[] = [
     check: (res) => assert.equal(res.headers.location, '/sub/?x=1'),
   },
   {
+    rfc: '§15.4.2 §4.2.1',
+    name: 'directory after "//" → 301 to "/sub/", never to the network-path "//sub/" (another host)',
+    path: '//sub',
+    status: 301,
+    check: (res) => assert.equal(res.headers.location, '/sub/'),
+  },
+  {
+    rfc: 'RFC 9112 §3.2.2',
+    name: 'absolute-form request-target is accepted by an origin server',
+    path: 'http://localhost/hello.txt',
+    status: 200,
+    check: fullHello,
+  },
+  {
     rfc: 'files',
     name: 'directory with slash → its index.html',
     path: '/sub/',
@@ -435,6 +482,14 @@ const rows: Row[] = [
     method: 'POST',
     status: 405,
     check: (res) => assert.equal(res.headers.allow, 'GET, HEAD, PUT, DELETE'),
+  },
+  {
+    rfc: '§15.5.6',
+    name: 'PUT of the root directory → 405 with Allow',
+    method: 'PUT',
+    path: '/',
+    status: 405,
+    check: (res) => assert.equal(res.headers.allow, 'GET, HEAD'),
   },
 ];
 
@@ -490,6 +545,23 @@ describe('etagkit serve: content codings get their own strong ETags (§8.8.1, §
     });
     assert.equal(ranged.status, 206);
     assert.deepEqual([...ranged.body], [0x1f, 0x8b]); // the gzip magic number: the range is of the encoded bytes
+  });
+
+  test('§8.8.2.1 §13.1.5: a sibling rebuilt after its source dates the gzip bytes; the old date no longer validates them', async () => {
+    const source = 'console.log("y");\n'.repeat(40);
+    await fixture('pre2/app.js', source);
+    await fixture('pre2/app.js.gz', gzipSync(source, { level: 1 }));
+    const rebuilt = new Date(MTIME.getTime() + 60_000);
+    await utimes(join(dir, 'pre2/app.js.gz'), rebuilt, rebuilt);
+    const headers = { 'accept-encoding': 'gzip', range: 'bytes=0-9' };
+    const stale = await request(server.url, '/pre2/app.js', { headers: { ...headers, 'if-range': LM } });
+    assert.equal(stale.status, 200, 'a resumed download must not splice old and new gzip bytes');
+    assert.equal(stale.headers['content-encoding'], 'gzip');
+    assert.equal(stale.headers['last-modified'], 'Tue, 02 Jan 2024 03:05:05 GMT');
+    const current = await request(server.url, '/pre2/app.js', {
+      headers: { ...headers, 'if-range': 'Tue, 02 Jan 2024 03:05:05 GMT' },
+    });
+    assert.equal(current.status, 206);
   });
 
   test('binary types are never compressed and carry no Vary', async () => {

@@ -3,7 +3,18 @@
  * the lost-update test with 16 concurrent writers, and the CLI's start-up errors.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +23,7 @@ import { type RunningCli, runCli, startCli } from './support/cli.ts';
 import { request } from './support/http.ts';
 
 let dir: string;
+let outside: string;
 let strictDir: string;
 let writable: RunningCli;
 let strict: RunningCli;
@@ -19,6 +31,13 @@ let strict: RunningCli;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'etagkit-writes-'));
   strictDir = await mkdtemp(join(tmpdir(), 'etagkit-strict-'));
+  outside = await mkdtemp(join(tmpdir(), 'etagkit-outside-'));
+  await symlink(outside, join(dir, 'escape-dir'));
+  await mkdir(join(dir, 'real'));
+  await symlink(join(dir, 'real'), join(dir, 'alias'));
+  await writeFile(join(dir, 'target.txt'), 'target');
+  await symlink(join(dir, 'target.txt'), join(dir, 'link.txt'));
+  await symlink(join(outside, 'later'), join(dir, 'dangling'));
   [writable, strict] = await Promise.all([
     startCli(['serve', dir, '--port', '0', '--writable']),
     startCli(['serve', strictDir, '--port', '0', '--writable', '--require-preconditions']),
@@ -29,6 +48,7 @@ after(async () => {
   await Promise.all([writable?.stop(), strict?.stop()]);
   await rm(dir, { recursive: true, force: true });
   await rm(strictDir, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
 });
 
 const put = (base: string, path: string, body: string, headers: Record<string, string> = {}) =>
@@ -48,6 +68,7 @@ describe('etagkit serve --writable', () => {
     const { headers } = await put(writable.url, '/b.txt', 'v1');
     const replaced = await put(writable.url, '/b.txt', 'v2', { 'if-match': String(headers.etag) });
     assert.equal(replaced.status, 204);
+    assert.equal(replaced.headers['content-length'], undefined, '§8.6: no Content-Length in a 204');
     assert.notEqual(replaced.headers.etag, headers.etag);
     // Same size, written within the same millisecond tick: the tag must still change.
     const stale = await put(writable.url, '/b.txt', 'v3', { 'if-match': String(headers.etag) });
@@ -91,8 +112,34 @@ describe('etagkit serve --writable', () => {
       headers: { 'if-match': String(headers.etag) },
     });
     assert.equal(deleted.status, 204);
+    assert.equal(deleted.headers['content-length'], undefined, '§8.6: no Content-Length in a 204');
     assert.equal((await request(writable.url, '/d.txt')).status, 404);
     assert.equal((await request(writable.url, '/d.txt', { method: 'DELETE' })).status, 404);
+  });
+
+  test('§13.1.1 §13.2.2: a PUT refused by its precondition changes nothing, not even parent directories', async () => {
+    assert.equal((await put(writable.url, '/fresh/dir/x.txt', 'x', { 'if-match': '"x"' })).status, 412);
+    await assert.rejects(stat(join(dir, 'fresh')), { code: 'ENOENT' });
+  });
+
+  test('safety: a PUT below a directory link that leads out creates nothing outside the root', async () => {
+    assert.equal((await put(writable.url, '/escape-dir/made/x.txt', 'x')).status, 403);
+    assert.equal((await put(writable.url, '/escape-dir/x.txt', 'x')).status, 403);
+    assert.equal(
+      (await put(writable.url, '/dangling/x.txt', 'x')).status,
+      409,
+      'a dangling link is no directory',
+    );
+    assert.deepEqual(await readdir(outside), []);
+  });
+
+  test('a PUT through a link inside the root writes the file it points to; the link stays', async () => {
+    const read = await request(writable.url, '/link.txt');
+    const res = await put(writable.url, '/link.txt', 'through', { 'if-match': String(read.headers.etag) });
+    assert.equal(res.status, 204);
+    assert.equal(await readFile(join(dir, 'target.txt'), 'utf8'), 'through');
+    assert.ok((await lstat(join(dir, 'link.txt'))).isSymbolicLink());
+    assert.equal((await request(writable.url, '/target.txt')).headers.etag, res.headers.etag);
   });
 
   test('writes refuse dotfiles, traversal and directories; no temp files are left behind', async () => {
@@ -120,27 +167,80 @@ describe('etagkit serve --writable --require-preconditions (RFC 6585 §3)', () =
     assert.equal((await request(strict.url, '/c.txt', { method: 'DELETE' })).status, 428);
     assert.equal((await put(strict.url, '/c.txt', 'y', { 'if-match': String(headers.etag) })).status, 204);
   });
+
+  test('an If-Unmodified-Since that is not a date is ignored (§13.1.4), so the request is unconditional → 428', async () => {
+    await put(strict.url, '/ius.txt', 'x', { 'if-none-match': '*' });
+    const res = await put(strict.url, '/ius.txt', 'y', { 'if-unmodified-since': 'yesterday' });
+    assert.equal(res.status, 428);
+    assert.equal(await readFile(join(strictDir, 'ius.txt'), 'utf8'), 'x');
+  });
 });
 
 describe('lost updates', () => {
-  test('16 clients doing read-modify-write increments with If-Match and retry on 412 lose nothing', async () => {
-    await writeFile(join(dir, 'counter.txt'), '0');
-    const CLIENTS = 16;
-    const INCREMENTS = 8;
+  const CLIENTS = 16;
+
+  /** Client i increments the counter `times` through paths[i % paths.length]; returns how many 412s they met. */
+  async function increment(paths: string[], times: number): Promise<number> {
     let conflicts = 0;
-    const client = async () => {
-      for (let done = 0; done < INCREMENTS; ) {
-        const read = await request(writable.url, '/counter.txt');
+    const client = async (i: number) => {
+      const path = paths[i % paths.length]!;
+      for (let done = 0; done < times; ) {
+        const read = await request(writable.url, path);
         const next = String(Number(read.body.toString()) + 1);
-        const res = await put(writable.url, '/counter.txt', next, { 'if-match': String(read.headers.etag) });
+        const res = await put(writable.url, path, next, { 'if-match': String(read.headers.etag) });
         if (res.status === 204) done++;
         else if (res.status === 412) conflicts++;
         else assert.fail(`unexpected status ${res.status}`);
       }
     };
-    await Promise.all(Array.from({ length: CLIENTS }, client));
-    assert.equal(await readFile(join(dir, 'counter.txt'), 'utf8'), String(CLIENTS * INCREMENTS));
+    await Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(i)));
+    return conflicts;
+  }
+
+  test('16 clients doing read-modify-write increments with If-Match and retry on 412 lose nothing', async () => {
+    await writeFile(join(dir, 'counter.txt'), '0');
+    const conflicts = await increment(['/counter.txt'], 8);
+    assert.equal(await readFile(join(dir, 'counter.txt'), 'utf8'), String(CLIENTS * 8));
     assert.ok(conflicts > 0, 'the clients should have collided at least once');
+  });
+
+  test('the same through two paths to one file (a directory link inside the root) loses nothing', async () => {
+    await writeFile(join(dir, 'real', 'counter.txt'), '0');
+    await increment(['/real/counter.txt', '/alias/counter.txt'], 4);
+    assert.equal(await readFile(join(dir, 'real', 'counter.txt'), 'utf8'), String(CLIENTS * 4));
+  });
+});
+
+describe('etagkit serve: what the server may not read or write (EACCES)', () => {
+  let permDir: string;
+  let limited: RunningCli;
+
+  before(async () => {
+    permDir = await mkdtemp(join(tmpdir(), 'etagkit-perm-'));
+    await chmod(permDir, 0o755);
+    await writeFile(join(permDir, 'secret.txt'), 'secret');
+    await chmod(join(permDir, 'secret.txt'), 0o000);
+    await mkdir(join(permDir, 'ro'), { mode: 0o555 });
+    // Root reads everything: run the server as nobody then.
+    const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    limited = await startCli(['serve', permDir, '--port', '0', '--writable'], as);
+  });
+
+  after(async () => {
+    await limited?.stop();
+    await rm(permDir, { recursive: true, force: true });
+  });
+
+  test('an unreadable file → 403 problem+json (not a 503 that says to retry)', async () => {
+    const res = await request(limited.url, '/secret.txt');
+    assert.equal(res.status, 403);
+    assert.equal(res.headers['content-type'], 'application/problem+json');
+  });
+
+  test('a PUT into a directory the server may not write → 403, and the server keeps serving', async () => {
+    assert.equal((await put(limited.url, '/ro/x.txt', 'x')).status, 403);
+    assert.equal((await put(limited.url, '/ro/new/x.txt', 'x')).status, 403);
+    assert.equal((await request(limited.url, '/ro/')).status, 404);
   });
 });
 
@@ -165,9 +265,14 @@ describe('etagkit serve: start-up errors', () => {
   });
 
   test('usage errors exit 2', async () => {
-    assert.equal((await runCli(['serve'])).code, 2);
-    assert.equal((await runCli(['serve', dir, '--port', 'x'])).code, 2);
-    assert.equal((await runCli(['serve', dir, '--require-preconditions'])).code, 2);
-    assert.equal((await runCli(['frobnicate'])).code, 2);
+    const usages = [
+      ['serve'],
+      ['serve', dir, '--port', 'x'],
+      ['serve', dir, '--port', ''], // not port 0
+      ['serve', dir, '--require-preconditions'],
+      ['frobnicate'],
+    ];
+    const runs = await Promise.all(usages.map((args) => runCli(args)));
+    for (const [i, { code }] of runs.entries()) assert.equal(code, 2, usages[i]!.join(' '));
   });
 });

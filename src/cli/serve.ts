@@ -28,7 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = Number(values.port);
   const problems = [
     positionals.length !== 1 && 'expected exactly one directory',
-    (!Number.isInteger(port) || port < 0 || port > 65535) &&
+    (!/^\d+$/.test(values.port) || port > 65535) &&
       `--port must be an integer from 0 to 65535, not "${values.port}"`,
     values['require-preconditions'] && !values.writable && '--require-preconditions needs --writable',
   ].filter(Boolean);

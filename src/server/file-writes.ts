@@ -2,8 +2,10 @@
  * Guarded writes for the file server: PUT creates or replaces, DELETE removes, both under If-Match /
  * If-None-Match / If-Unmodified-Since (RFC 9110 §13.1) and optionally 428 Precondition Required (RFC 6585 §3).
  *
- * Writes are atomic (temp file in the same directory, then rename) and serialised per path, so two writers
- * holding the same ETag can never both succeed: the second one is evaluated against the first one's result.
+ * Writes are atomic (temp file in the same directory, then rename) and serialised per file — by its real path,
+ * so links inside the root that lead to one file share one lock — and two writers holding the same ETag can
+ * never both succeed: the second one is evaluated against the first one's result. A write through a link
+ * replaces (or deletes) the file the link leads to.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import {
   formatHttpDate,
   getHeader,
   type HeaderSource,
+  parseHttpDate,
 } from '../core/index.ts';
 import type { FileRoot } from './file-paths.ts';
 import { problem } from './problem.ts';
@@ -56,37 +59,80 @@ export async function handleWrite(
   segments: string[],
   options: WriteOptions,
 ): Promise<Plan> {
-  if (segments.length === 0)
-    return problem(405, 'Method Not Allowed', 'the root directory cannot be written');
-  const target = root.join(segments);
-  return request.method === 'PUT'
-    ? put(root, request, target, options)
-    : remove(root, request, target, options);
+  if (segments.length === 0) {
+    const plan = problem(405, 'Method Not Allowed', 'the root directory cannot be written');
+    plan.headers.allow = 'GET, HEAD'; // §15.5.6: a 405 lists the methods the target supports
+    return plan;
+  }
+  const target = await writeTarget(root, segments);
+  if ('refused' in target) return target.refused;
+  return request.method === 'PUT' ? put(request, target, options) : remove(request, target.path, options);
 }
 
-/** The current file at `target`, if any, as the evaluator sees it. Directories and paths leading out are refused. */
-async function current(root: FileRoot, target: string): Promise<{ stats?: Stats; refused?: Plan }> {
+interface Target {
+  /** The real path of the file written (through any links inside the root). */
+  path: string;
+  /** Whether its directory exists; a PUT creates it, after its preconditions pass. */
+  parentExists: boolean;
+}
+
+/**
+ * Where a write lands, found without creating anything: the real path of the deepest existing ancestor (which
+ * must be a directory inside the root), the missing names below it, and the file — through a link, if it is
+ * one that stays inside the root.
+ */
+async function writeTarget(root: FileRoot, segments: string[]): Promise<Target | { refused: Plan }> {
+  const outside = { refused: problem(403, 'Forbidden', 'the path leads outside the served directory') };
+  const names = segments.slice(0, -1);
+  const name = segments[segments.length - 1]!;
+  for (let depth = names.length; depth >= 0; depth--) {
+    const real = await realpath(root.join(names.slice(0, depth))).catch(() => undefined);
+    if (real === undefined) continue;
+    if (!root.contains(real)) return outside;
+    if (!(await stat(real)).isDirectory())
+      return { refused: problem(409, 'Conflict', 'a parent of this path is a file, not a directory') };
+    const path = join(real, ...names.slice(depth), name);
+    if (depth < names.length) return { path, parentExists: false };
+    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink()) return { path, parentExists: true };
+    const linked = await root.resolvePath(path);
+    return linked ? { path: linked, parentExists: true } : outside;
+  }
+  throw new Error(`the served directory ${root.path} is gone`);
+}
+
+/** The file at `path`, if any, as the evaluator sees it; a directory is refused. */
+async function current(path: string): Promise<{ stats?: Stats; refused?: Plan }> {
   let stats: Stats;
   try {
-    stats = await lstat(target);
-  } catch {
-    return {};
-  }
-  if (stats.isSymbolicLink()) {
-    const real = await root.resolvePath(target);
-    if (!real)
-      return {
-        refused: problem(403, 'Forbidden', 'the path is a link that leads outside the served directory'),
-      };
-    stats = await stat(real);
+    stats = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    throw error;
   }
   if (!stats.isFile()) return { refused: problem(409, 'Conflict', 'the path names a directory, not a file') };
   return { stats };
 }
 
+/** The current file and, when the write must not go ahead, the answer that says why. */
+async function check(
+  request: WriteRequest,
+  path: string,
+  options: WriteOptions,
+): Promise<{ before?: Stats; refused?: Plan }> {
+  const { stats, refused } = await current(path);
+  return { before: stats, refused: refused ?? checkWrite(request, stats, options) };
+}
+
+/**
+ * Whether the request carries a precondition that is evaluated (RFC 6585 §3). An If-Unmodified-Since that is
+ * not a valid date is ignored (§13.1.4), so it does not count.
+ */
 function isConditional(headers: HeaderSource): boolean {
-  return ['if-match', 'if-none-match', 'if-unmodified-since'].some(
-    (name) => getHeader(headers, name) !== undefined,
+  return (
+    getHeader(headers, 'if-match') !== undefined ||
+    getHeader(headers, 'if-none-match') !== undefined ||
+    parseHttpDate(getHeader(headers, 'if-unmodified-since')) !== undefined
   );
 }
 
@@ -119,75 +165,64 @@ function checkWrite(
   return undefined;
 }
 
-async function put(
-  root: FileRoot,
-  request: WriteRequest,
-  target: string,
-  options: WriteOptions,
-): Promise<Plan> {
+async function put(request: WriteRequest, target: Target, options: WriteOptions): Promise<Plan> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const declared = Number(getHeader(request.headers, 'content-length') ?? 0);
   if (declared > maxBytes) return tooLarge(maxBytes);
-  const parentProblem = await ensureParent(root, dirname(target));
-  if (parentProblem) return parentProblem;
+  // Fail fast: a refused write receives no body and creates no directory (§13.1.1: the method is not performed).
+  // The answer is only final under the lock below.
+  const early = await check(request, target.path, options);
+  if (early.refused) return early.refused;
+  const directory = dirname(target.path);
+  if (!target.parentExists && !(await makeDirectory(directory)))
+    return problem(409, 'Conflict', 'a parent of this path is not a directory');
 
   // Receive the body before taking the lock, so a slow upload never blocks other writers.
-  const temp = join(dirname(target), `.etagkit-${crypto.randomUUID()}.tmp`);
+  const temp = join(directory, `.etagkit-${crypto.randomUUID()}.tmp`);
   let keepTemp = false;
   try {
     if (!(await receive(request.body, temp, maxBytes))) return tooLarge(maxBytes);
-    return await withLock(target, async () => {
-      const { stats: before, refused } = await current(root, target);
+    return await withLock(target.path, async () => {
+      const { before, refused } = await check(request, target.path, options);
       if (refused) return refused;
-      const failed = checkWrite(request, before, options);
-      if (failed) return failed;
       const written = await distinctFrom(temp, before);
-      await rename(temp, target);
+      await rename(temp, target.path);
       keepTemp = true;
-      const headers = {
-        etag: etagFromStats(written),
-        'last-modified': formatHttpDate(written.mtimeMs),
-        'content-length': '0',
-      };
-      // §9.3.4: 201 when the PUT created the file, 204 when it replaced one.
-      return {
-        status: before ? 204 : 201,
-        headers: before ? headers : { ...headers, location: request.pathname },
-      };
+      const headers = { etag: etagFromStats(written), 'last-modified': formatHttpDate(written.mtimeMs) };
+      // §9.3.4: 201 when the PUT created the file, 204 when it replaced one (§8.6: no Content-Length in a 204).
+      return before
+        ? { status: 204, headers }
+        : { status: 201, headers: { ...headers, location: request.pathname, 'content-length': '0' } };
     });
   } finally {
     if (!keepTemp) await unlink(temp).catch(() => {});
   }
 }
 
-async function remove(
-  root: FileRoot,
-  request: WriteRequest,
-  target: string,
-  options: WriteOptions,
-): Promise<Plan> {
-  return withLock(target, async () => {
-    const { stats, refused } = await current(root, target);
+async function remove(request: WriteRequest, path: string, options: WriteOptions): Promise<Plan> {
+  return withLock(path, async () => {
+    const { stats, refused } = await current(path);
     if (refused) return refused;
     // §13.2.1: the unconditional response would be 404, so preconditions are not evaluated.
     if (!stats) return problem(404, 'Not Found', `no file at ${request.pathname}`);
     const failed = checkWrite(request, stats, options);
     if (failed) return failed;
-    await unlink(target);
+    await unlink(path);
     return { status: 204, headers: {} };
   });
 }
 
-/** Creates missing parent directories, refusing parents that lead outside the root or are not directories. */
-async function ensureParent(root: FileRoot, parent: string): Promise<Plan | undefined> {
+/**
+ * Creates a directory and its missing parents; false when a name on the way is not a directory (a file made by
+ * another writer meanwhile, or a dangling link, which mkdir never follows).
+ */
+async function makeDirectory(path: string): Promise<boolean> {
   try {
-    await mkdir(parent, { recursive: true });
-    const real = await realpath(parent);
-    if (!root.contains(real))
-      return problem(403, 'Forbidden', 'the parent directory leads outside the served directory');
-    return undefined;
-  } catch {
-    return problem(409, 'Conflict', 'a parent of this path is a file, not a directory');
+    await mkdir(path, { recursive: true });
+    return true;
+  } catch (error) {
+    if (['EEXIST', 'ENOTDIR', 'ENOENT'].includes((error as NodeJS.ErrnoException).code!)) return false;
+    throw error;
   }
 }
 

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { etagFromStats } from '../core/index.ts';
+import { FileRoot } from './file-paths.ts';
 import { distinctFrom } from './file-writes.ts';
-import { serveFiles } from './files.ts';
+import { FileServer, fileBodyStream, serveFiles } from './files.ts';
 
 let dir: string;
 let handler: (request: Request) => Promise<Response>;
@@ -53,4 +55,62 @@ test('a write that lands on the same size and mtime still gets a new ETag (coars
   const written = await distinctFrom(temp, old);
   assert.notEqual(etagFromStats(written), etagFromStats(old));
   assert.ok(written.mtimeMs > old.mtimeMs);
+});
+
+test('a file body destroyed before its first read still closes its file (a client gone early)', async () => {
+  const handle = await open(join(dir, 'a.txt'));
+  const head = new TextEncoder().encode('--b\r\n\r\n');
+  const stream = fileBodyStream({
+    kind: 'parts',
+    handle,
+    parts: [{ head, range: { start: 0, end: 9 } }],
+    tail: head,
+  });
+  stream.destroy();
+  await once(stream, 'close');
+  assert.equal(handle.fd, -1, 'the handle is closed');
+});
+
+test('a file body whose file is shorter than promised fails (no response short of its Content-Length)', async () => {
+  await writeFile(join(dir, 'short.txt'), 'ten bytes!');
+  const handle = await open(join(dir, 'short.txt'));
+  const stream = fileBodyStream({ kind: 'file', handle, start: 0, end: 99 });
+  await assert.rejects(async () => {
+    for await (const _ of stream);
+  }, /file shrank/);
+  assert.equal(handle.fd, -1, 'the handle is closed');
+});
+
+/** A root whose first lookup of a file is followed at once by `change` (as if by another process). */
+class ChangingRoot extends FileRoot {
+  #change: ((path: string) => Promise<void>) | undefined;
+  constructor(path: string, change: (path: string) => Promise<void>) {
+    super(path);
+    this.#change = change;
+  }
+  override async lookup(segments: readonly string[]) {
+    const found = await super.lookup(segments);
+    const change = this.#change;
+    this.#change = undefined;
+    if (found && change) await change(found.real);
+    return found;
+  }
+}
+
+const get = (pathname: string) => ({ method: 'GET', pathname, search: '', headers: {} });
+
+test('a file deleted between lookup and open → 404, not an error', async () => {
+  await writeFile(join(dir, 'gone.txt'), 'soon gone');
+  const server = new FileServer(new ChangingRoot(dir, unlink));
+  assert.equal((await server.respond(get('/gone.txt'))).status, 404);
+});
+
+test('a file replaced between lookup and open is served as the new file, with its own ETag', async () => {
+  await writeFile(join(dir, 'swap.txt'), 'old');
+  await writeFile(join(dir, 'next.txt'), 'new content');
+  const server = new FileServer(new ChangingRoot(dir, (path) => rename(join(dir, 'next.txt'), path)));
+  const plan = await server.respond(get('/swap.txt'));
+  assert.equal(plan.status, 200);
+  assert.equal(plan.body?.kind === 'bytes' && new TextDecoder().decode(plan.body.data), 'new content');
+  assert.equal(plan.headers.etag, etagFromStats(await stat(join(dir, 'swap.txt'))));
 });

@@ -48,7 +48,7 @@ export interface FileRequest {
 
 export type FileBody =
   | { kind: 'bytes'; data: Uint8Array }
-  /** Bytes start..end (inclusive) of an open file; the renderer closes the handle. */
+  /** Bytes start..end (inclusive) of an open file; render it with `fileBodyStream`, which closes the handle. */
   | { kind: 'file'; handle: FileHandle; start: number; end: number }
   /** multipart/byteranges (§14.6): each part's header, then its bytes; `tail` closes the multipart body. */
   | { kind: 'parts'; handle: FileHandle; parts: { head: Uint8Array; range: ByteRange }[]; tail: Uint8Array };
@@ -92,6 +92,16 @@ export class FileServer {
   }
 
   async respond(request: FileRequest): Promise<FilePlan> {
+    try {
+      return await this.#respond(request);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      return problem(403, 'Forbidden', `the server has no permission to access ${request.pathname}`);
+    }
+  }
+
+  async #respond(request: FileRequest): Promise<FilePlan> {
     const method = request.method.toUpperCase();
     const path = parseRequestPath(request.pathname);
     if (!path.ok) return problem(path.status, path.status === 400 ? 'Bad path' : 'Not Found', path.reason);
@@ -117,8 +127,9 @@ export class FileServer {
     let found = await this.root.lookup(segments);
     if (found?.stats.isDirectory()) {
       // A directory is served by its index.html, at a URL ending in "/" so that relative links resolve.
-      if (!trailingSlash)
-        return { status: 301, headers: { location: `${request.pathname}/${request.search}` } };
+      // Leading slashes collapse to one: "//host/" would be a network-path reference to another host (§4.2.1).
+      const location = `${request.pathname.replace(/^\/+/, '/')}/${request.search}`;
+      if (!trailingSlash) return { status: 301, headers: { location } };
       found = await this.root.lookup([...segments, 'index.html']);
     }
     if (!found?.stats.isFile()) return problem(404, 'Not Found', `no file at ${request.pathname}`);
@@ -142,13 +153,11 @@ export class FileServer {
     // §12.5.5: the response depends on Accept-Encoding whenever the file could be sent compressed.
     if (compressible) headers.vary = 'Accept-Encoding';
 
+    // §8.8.2.1: the date of the bytes sent. A sibling is never older than its source, but may be newer.
+    const lastModified = variant.stats.mtimeMs;
     const decision = evaluatePreconditions(
       { method, headers: request.headers },
-      {
-        etag: variant.etag,
-        lastModified: stats.mtimeMs,
-        size: variant.onTheFly ? undefined : variant.stats.size,
-      },
+      { etag: variant.etag, lastModified, size: variant.onTheFly ? undefined : variant.stats.size },
     );
     if (decision.action === 'not-modified') {
       // §15.4.5: only the fields a cache needs to update its stored response; no Last-Modified next to an ETag.
@@ -156,7 +165,7 @@ export class FileServer {
     }
     if (decision.action === 'precondition-failed') return preconditionFailed(decision, headers);
 
-    headers['last-modified'] = formatHttpDate(stats.mtimeMs);
+    headers['last-modified'] = formatHttpDate(lastModified);
     headers['content-type'] = contentType;
     if (variant.coding) headers['content-encoding'] = variant.coding;
     if (!variant.onTheFly) headers['accept-ranges'] = 'bytes';
@@ -304,13 +313,18 @@ export class FileServer {
     }
   }
 
-  /** Opens the variant's file and checks it is still the one whose ETag we are about to send. */
+  /**
+   * Opens the variant's file and checks it is still the one whose ETag we are about to send. A file gone since
+   * the lookup is 'changed' (look it up again); other errors, such as EACCES, are thrown.
+   */
   async #openUnchanged(variant: Variant): Promise<FileHandle | 'changed'> {
     let handle: FileHandle;
     try {
       handle = await open(variant.path, 'r');
-    } catch {
-      return 'changed';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 'changed';
+      throw error;
     }
     const now = await handle.stat();
     if (now.size !== variant.stats.size || now.mtimeMs !== variant.stats.mtimeMs) {
@@ -427,30 +441,44 @@ function rawPathname(url: string): string {
 function planBody(body: FileBody | undefined): BodyInit | null {
   if (!body) return null;
   if (body.kind === 'bytes') return body.data as Uint8Array<ArrayBuffer>;
-  return Readable.toWeb(Readable.from(fileBodyChunks(body))) as ReadableStream<Uint8Array<ArrayBuffer>>;
+  return Readable.toWeb(fileBodyStream(body)) as ReadableStream<Uint8Array<ArrayBuffer>>;
 }
 
 const CHUNK = 64 * 1024;
 
-/** Streams a file body (one range or multipart parts) in 64 KiB chunks and closes the handle. */
-export async function* fileBodyChunks(
-  body: Exclude<FileBody, { kind: 'bytes' }>,
-): AsyncGenerator<Uint8Array> {
-  try {
-    const parts =
-      body.kind === 'file' ? [{ head: undefined, range: { start: body.start, end: body.end } }] : body.parts;
-    for (const { head, range } of parts) {
-      if (head) yield head;
-      for (let pos = range.start; pos <= range.end; ) {
-        const length = Math.min(CHUNK, range.end - pos + 1);
-        const { bytesRead, buffer } = await body.handle.read(Buffer.allocUnsafe(length), 0, length, pos);
-        if (bytesRead === 0) throw new Error('file shrank while it was being sent');
-        yield buffer.subarray(0, bytesRead);
-        pos += bytesRead;
-      }
+/**
+ * A file body (one range or multipart parts) as a stream read on demand, in 64 KiB chunks. The handle is closed
+ * however the stream ends: sent in full, failed, or destroyed before its first read (a client gone early).
+ * A file that shrinks while it is sent fails the stream, so the response is cut off rather than left short of
+ * its Content-Length on a connection that would then be reused.
+ */
+export function fileBodyStream(body: Exclude<FileBody, { kind: 'bytes' }>): Readable {
+  const chunks = fileBodyChunks(body);
+  return new Readable({
+    read() {
+      chunks.next().then(
+        ({ done, value }) => this.push(done ? null : value),
+        (error: Error) => this.destroy(error),
+      );
+    },
+    destroy(error, callback) {
+      body.handle.close().then(() => callback(error), callback);
+    },
+  });
+}
+
+async function* fileBodyChunks(body: Exclude<FileBody, { kind: 'bytes' }>): AsyncGenerator<Uint8Array> {
+  const parts =
+    body.kind === 'file' ? [{ head: undefined, range: { start: body.start, end: body.end } }] : body.parts;
+  for (const { head, range } of parts) {
+    if (head) yield head;
+    for (let pos = range.start; pos <= range.end; ) {
+      const length = Math.min(CHUNK, range.end - pos + 1);
+      const { bytesRead, buffer } = await body.handle.read(Buffer.allocUnsafe(length), 0, length, pos);
+      if (bytesRead === 0) throw new Error('file shrank while it was being sent');
+      yield buffer.subarray(0, bytesRead);
+      pos += bytesRead;
     }
-    if (body.kind === 'parts') yield body.tail;
-  } finally {
-    await body.handle.close();
   }
+  if (body.kind === 'parts') yield body.tail;
 }

@@ -2,11 +2,10 @@
  * The file server as a node:http request listener: the plan from files.ts written straight to the socket,
  * without building Fetch Request/Response objects (the fastest path on Node).
  */
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { FileRoot } from './file-paths.ts';
-import { type FilePlan, FileServer, fileBodyChunks, type ServeFilesOptions } from './files.ts';
+import { type FilePlan, FileServer, fileBodyStream, type ServeFilesOptions } from './files.ts';
 import { problem } from './problem.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -21,7 +20,7 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 export async function serveFilesNode(root: string, options: ServeFilesOptions = {}): Promise<NodeListener> {
   const server = new FileServer(await FileRoot.open(root), options);
   return (req, res) => {
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
     server
       .respond({
@@ -32,11 +31,21 @@ export async function serveFilesNode(root: string, options: ServeFilesOptions = 
         body: req,
       })
       .catch((error: unknown) => {
-        console.error('etagkit serve: request failed:', error);
+        // A client that leaves mid-body (ECONNRESET) is no server failure: there is nobody left to answer.
+        if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET')
+          console.error('etagkit serve: request failed:', error);
         return problem(500, 'Internal Server Error', 'the file could not be served');
       })
       .then((plan) => writePlan(plan, res));
   };
+}
+
+/** The path and query of a request-target: the absolute form (RFC 9112 §3.2.2) drops scheme and authority. */
+function originForm(target: string): string {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (!authority) return target;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 function writePlan(plan: FilePlan, res: ServerResponse): void {
@@ -50,11 +59,9 @@ function writePlan(plan: FilePlan, res: ServerResponse): void {
     res.end(body.data);
     return;
   }
-  const stream =
-    body.kind === 'file'
-      ? createReadStream('', { fd: body.handle, start: body.start, end: body.end, highWaterMark: 64 * 1024 })
-      : Readable.from(fileBodyChunks(body));
-  stream.on('error', () => res.destroy());
-  res.on('close', () => stream.destroy());
-  stream.pipe(res);
+  const stream = fileBodyStream(body);
+  // The client left while the file was being opened: just close it (pipeline refuses a destroyed target).
+  if (res.destroyed) stream.destroy();
+  // Otherwise pipeline closes the file and the connection together when either fails; nobody is left to tell.
+  else pipeline(stream, res, () => {});
 }

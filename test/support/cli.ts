@@ -10,8 +10,9 @@ export interface RunningCli {
   stop(): Promise<void>;
 }
 
-export async function startCli(args: string[]): Promise<RunningCli> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `as` runs the CLI as another user (for permission tests; needs root). */
+export async function startCli(args: string[], as: { uid?: number; gid?: number } = {}): Promise<RunningCli> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
