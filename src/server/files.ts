@@ -11,7 +11,6 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress, gzip, constants as zlib } from 'node:zlib';
 import {
-  type ByteRange,
   etagFromStats,
   evaluatePreconditions,
   formatContentRange,
@@ -21,11 +20,15 @@ import {
   type HeaderSource,
   type PreconditionDecision,
 } from '../core/index.ts';
+import { ByteCache } from './byte-cache.ts';
+import { type FileBody, fileBodyStream } from './file-body.ts';
 import { FileRoot, parseRequestPath } from './file-paths.ts';
 import { handleWrite, type WriteOptions } from './file-writes.ts';
 import { contentTypeFor, isCompressible } from './mime.ts';
 import { type ContentCoding, selectCoding } from './negotiate.ts';
 import { problem } from './problem.ts';
+
+export type { FileBody } from './file-body.ts';
 
 export interface ServeFilesOptions extends WriteOptions {
   /** Allow PUT and DELETE. Default false. */
@@ -45,13 +48,6 @@ export interface FileRequest {
   headers: HeaderSource;
   body?: AsyncIterable<Uint8Array> | null;
 }
-
-export type FileBody =
-  | { kind: 'bytes'; data: Uint8Array }
-  /** Bytes start..end (inclusive) of an open file; render it with `fileBodyStream`, which closes the handle. */
-  | { kind: 'file'; handle: FileHandle; start: number; end: number }
-  /** multipart/byteranges (§14.6): each part's header, then its bytes; `tail` closes the multipart body. */
-  | { kind: 'parts'; handle: FileHandle; parts: { head: Uint8Array; range: ByteRange }[]; tail: Uint8Array };
 
 export interface FilePlan {
   status: number;
@@ -369,41 +365,6 @@ export function preconditionFailed(decision: { by: string }, headers: Record<str
   return plan;
 }
 
-/** Bytes by key, each valid for one ETag, least recently used dropped first once over budget. */
-class ByteCache {
-  readonly #entries = new Map<string, { etag: string; data: Uint8Array }>();
-  #bytes = 0;
-  readonly #maxBytes: number;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-  }
-
-  get(key: string, etag: string): Uint8Array | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry || entry.etag !== etag) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry.data;
-  }
-
-  set(key: string, etag: string, data: Uint8Array): void {
-    const old = this.#entries.get(key);
-    if (old) {
-      this.#bytes -= old.data.byteLength;
-      this.#entries.delete(key);
-    }
-    if (data.byteLength > this.#maxBytes / 8) return;
-    this.#entries.set(key, { etag, data });
-    this.#bytes += data.byteLength;
-    for (const [k, v] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(k);
-      this.#bytes -= v.data.byteLength;
-    }
-  }
-}
-
 /**
  * A Fetch-API handler serving the files under `root`.
  *
@@ -442,43 +403,4 @@ function planBody(body: FileBody | undefined): BodyInit | null {
   if (!body) return null;
   if (body.kind === 'bytes') return body.data as Uint8Array<ArrayBuffer>;
   return Readable.toWeb(fileBodyStream(body)) as ReadableStream<Uint8Array<ArrayBuffer>>;
-}
-
-const CHUNK = 64 * 1024;
-
-/**
- * A file body (one range or multipart parts) as a stream read on demand, in 64 KiB chunks. The handle is closed
- * however the stream ends: sent in full, failed, or destroyed before its first read (a client gone early).
- * A file that shrinks while it is sent fails the stream, so the response is cut off rather than left short of
- * its Content-Length on a connection that would then be reused.
- */
-export function fileBodyStream(body: Exclude<FileBody, { kind: 'bytes' }>): Readable {
-  const chunks = fileBodyChunks(body);
-  return new Readable({
-    read() {
-      chunks.next().then(
-        ({ done, value }) => this.push(done ? null : value),
-        (error: Error) => this.destroy(error),
-      );
-    },
-    destroy(error, callback) {
-      body.handle.close().then(() => callback(error), callback);
-    },
-  });
-}
-
-async function* fileBodyChunks(body: Exclude<FileBody, { kind: 'bytes' }>): AsyncGenerator<Uint8Array> {
-  const parts =
-    body.kind === 'file' ? [{ head: undefined, range: { start: body.start, end: body.end } }] : body.parts;
-  for (const { head, range } of parts) {
-    if (head) yield head;
-    for (let pos = range.start; pos <= range.end; ) {
-      const length = Math.min(CHUNK, range.end - pos + 1);
-      const { bytesRead, buffer } = await body.handle.read(Buffer.allocUnsafe(length), 0, length, pos);
-      if (bytesRead === 0) throw new Error('file shrank while it was being sent');
-      yield buffer.subarray(0, bytesRead);
-      pos += bytesRead;
-    }
-  }
-  if (body.kind === 'parts') yield body.tail;
 }

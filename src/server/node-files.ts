@@ -4,8 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { fileBodyStream } from './file-body.ts';
 import { FileRoot } from './file-paths.ts';
-import { type FilePlan, FileServer, fileBodyStream, type ServeFilesOptions } from './files.ts';
+import { type FilePlan, FileServer, type ServeFilesOptions } from './files.ts';
 import { problem } from './problem.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
