@@ -2,6 +2,7 @@
  * etagkit core: entity tags, HTTP dates, Cache-Control, byte ranges, RFC 9110 §13 precondition evaluation and
  * validator generators. Runtime-agnostic: nothing here imports `node:*`.
  */
+
 export {
   type CacheDirectives,
   DELTA_SECONDS_MAX,
@@ -10,6 +11,12 @@ export {
   formatCacheControl,
   parseCacheControl,
 } from './cache-control.ts';
+export {
+  type CacheStatusEntry,
+  type CacheStatusForward,
+  formatCacheStatus,
+  parseCacheStatus,
+} from './cache-status.ts';
 export {
   type EntityTag,
   type EntityTagList,

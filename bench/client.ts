@@ -1,0 +1,310 @@
+/**
+ * `npm run bench -- client`: the caching fetch side by side with the undici cache interceptor, make-fetch-happen
+ * and got + cacheable-request, against a local origin running in a child process.
+ *
+ * - fresh-hit throughput: `await f(url); await res.arrayBuffer()` in a loop on a fresh stored response;
+ * - revalidation round trip: every request revalidated (304), against a raw fetch with a hand-set If-None-Match;
+ * - memory per cached entry: heap + array buffers delta over 10,000 small entries, each client in its own process;
+ * - etagkit with the SQLite and Redis stores.
+ *
+ * Each cell runs BENCH_SECONDS (default 5) seconds. The origin counts the requests it sees, so a "hit" that went
+ * to the network shows up in the table.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = 5;
+const MEMORY_ENTRIES = 10_000;
+const BODY = 'x'.repeat(1024);
+const self = fileURLToPath(import.meta.url);
+
+type Get = (url: string) => Promise<unknown>;
+
+/**
+ * The origin: /fresh/* is fresh for a day, /reval/* must be revalidated (ETag, no-cache; /reval-1ms/* answers 1 ms
+ * later), /small/* is tiny. /counts returns (and resets) how many requests each kind got.
+ */
+function serveOrigin(): void {
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const kind = path.split('/')[1] ?? '';
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    if (kind === 'counts') {
+      res.end(JSON.stringify(Object.fromEntries(counts)));
+      counts.clear();
+    } else if (kind === 'fresh') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=86400', etag: '"f1"' })
+        .end(BODY);
+    } else if (kind === 'reval' || kind === 'reval-1ms') {
+      const answer = () => {
+        if (req.headers['if-none-match'] === '"r1"')
+          res.writeHead(304, { etag: '"r1"', 'cache-control': 'no-cache' }).end();
+        else
+          res
+            .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache', etag: '"r1"' })
+            .end(BODY);
+      };
+      // reval-1ms stands for an origin one millisecond away (a LAN, a fast API), loopback being ~0.1 ms.
+      if (kind === 'reval-1ms') setTimeout(answer, 1);
+      else answer();
+    } else if (kind === 'small') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=86400', etag: '"s"' })
+        .end('small body');
+    } else res.writeHead(404).end();
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+async function startOrigin(): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [self, '--origin'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`origin exited with ${code}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, child };
+}
+
+/** Requests per second of `get(url)` run back to back for `seconds`, after a warm-up. */
+async function throughput(get: Get, url: string, seconds = SECONDS): Promise<number> {
+  for (let i = 0; i < 200; i++) await get(url);
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 50; i++) await get(url);
+    n += 50;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+/**
+ * Requests per second of each contender, measured in ROUNDS interleaved slices of SECONDS / ROUNDS each, so that
+ * a burst of load from elsewhere on the machine hits every contender alike. Returns the mean over the rounds.
+ */
+async function interleaved(contenders: [string, Get][], url: string): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [name, get] of contenders)
+      sums.set(name, (sums.get(name) ?? 0) + (await throughput(get, url, SECONDS / ROUNDS)) / ROUNDS);
+  return sums;
+}
+
+async function originCounts(base: string): Promise<Record<string, number>> {
+  const res = await fetch(`${base}/counts`);
+  const counts = (await res.json()) as Record<string, number>;
+  delete counts.counts;
+  return counts;
+}
+
+/** One caching client per competitor, each with a cold cache. */
+async function clients(
+  tmp: string,
+): Promise<Record<string, () => Promise<{ get: Get; close?: () => Promise<void> }>>> {
+  const { createFetch } = await import('../src/client/index.ts');
+  return {
+    etagkit: async () => {
+      const f = createFetch();
+      return { get: async (url) => (await f(url)).arrayBuffer() };
+    },
+    'undici cache interceptor': async () => {
+      const undici = await import('undici');
+      // maxCount raised from its default of 1,024 so the memory cell really holds every entry.
+      const store = new undici.cacheStores.MemoryCacheStore({ maxCount: 1_000_000 });
+      const dispatcher = new undici.Agent().compose(undici.interceptors.cache({ store }));
+      return {
+        get: async (url) => (await undici.fetch(url, { dispatcher })).arrayBuffer(),
+        close: () => dispatcher.close(),
+      };
+    },
+    'make-fetch-happen': async () => {
+      // make-fetch-happen ships no types: describe the one call used here.
+      const specifier = 'make-fetch-happen';
+      const { default: makeFetchHappen } = (await import(specifier)) as {
+        default: { defaults(options: { cachePath: string }): (url: string) => Promise<Response> };
+      };
+      const f = makeFetchHappen.defaults({ cachePath: mkdtempSync(join(tmp, 'mfh-')) });
+      return { get: async (url) => (await f(url)).arrayBuffer() };
+    },
+    'got + cacheable-request': async () => {
+      const { default: got } = await import('got');
+      const cache = new Map();
+      return { get: async (url) => got(url, { cache }).buffer() };
+    },
+  };
+}
+
+async function storeClients(
+  tmp: string,
+): Promise<Record<string, () => Promise<{ get: Get; close: () => Promise<void> }>>> {
+  const { createFetch } = await import('../src/client/index.ts');
+  return {
+    'etagkit + sqliteStore': async () => {
+      const { sqliteStore } = await import('../src/client/stores/sqlite.ts');
+      const store = sqliteStore(join(tmp, 'bench.db'));
+      const f = createFetch({ store });
+      return { get: async (url) => (await f(url)).arrayBuffer(), close: () => store.close() };
+    },
+    'etagkit + redisStore': async () => {
+      const { redisStore } = await import('../src/client/stores/redis.ts');
+      const store = redisStore('redis://127.0.0.1:6379', { prefix: `etagkit-bench-${process.pid}:` });
+      const f = createFetch({ store });
+      return { get: async (url) => (await f(url)).arrayBuffer(), close: () => store.close() };
+    },
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+/** Child process: fills one client with MEMORY_ENTRIES small entries, prints bytes per entry. */
+async function measureMemory(name: string, base: string): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'etagkit-bench-'));
+  const all = await clients(tmp);
+  const client = await all[name]!();
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  await client.get(`${base}/small/warmup`);
+  gc();
+  const before = process.memoryUsage();
+  for (let i = 0; i < MEMORY_ENTRIES; i++) await client.get(`${base}/small/${i}`);
+  gc();
+  const after = process.memoryUsage();
+  const delta = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  // Proof that the entries are really held: the first 100 must come back without reaching the origin.
+  await originCounts(base);
+  for (let i = 0; i < 100; i++) await client.get(`${base}/small/${i}`);
+  const refetched = (await originCounts(base)).small ?? 0;
+  process.stdout.write(`${JSON.stringify({ perEntry: delta / MEMORY_ENTRIES, refetched })}\n`);
+  await client.close?.();
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+}
+
+async function memoryOf(name: string, base: string): Promise<{ perEntry: number; refetched: number }> {
+  const child = spawn(process.execPath, ['--expose-gc', self, '--memory', name, base], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  // got + a Map cache warns about a listener leak once per request; keep every other line of stderr.
+  child.stderr.on('data', (d: Buffer) => {
+    const lines = d
+      .toString()
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('MaxListenersExceededWarning'));
+    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { perEntry: number; refetched: number };
+}
+
+export async function run(): Promise<void> {
+  const { base, child } = await startOrigin();
+  const tmp = mkdtempSync(join(tmpdir(), 'etagkit-bench-'));
+  try {
+    console.log(`Local origin in a child process; ${SECONDS} s per cell; Node ${process.version}.\n`);
+
+    console.log('### Fresh-hit throughput (1 KiB body, sequential requests)\n');
+    console.log(`${ROUNDS} interleaved rounds of ${SECONDS / ROUNDS} s per client.\n`);
+    const made: [string, { get: Get; close?: () => Promise<void> }][] = [];
+    for (const [name, make] of Object.entries(await clients(tmp))) made.push([name, await make()]);
+    await originCounts(base);
+    const freshRps = await interleaved(
+      made.map(([name, client]) => [name, client.get]),
+      `${base}/fresh/1`,
+    );
+    const freshSeen = (await originCounts(base)).fresh ?? 0;
+    for (const [, client] of made) await client.close?.();
+    const undiciRps = freshRps.get('undici cache interceptor')!;
+    const mfhRps = freshRps.get('make-fetch-happen')!;
+    console.log('| client | req/s | vs undici | vs make-fetch-happen |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [name, rps] of freshRps)
+      console.log(`| ${name} | ${fmt(rps)} | ${ratio(rps, undiciRps)} | ${ratio(rps, mfhRps)} |`);
+    console.log(
+      `\nThe origin answered ${freshSeen} requests in this section (one per client to fill its cache): every other request was a cache hit.`,
+    );
+
+    console.log('\n### Fresh-hit throughput with persistent stores\n');
+    console.log('| client | req/s | vs etagkit memory | origin requests |');
+    console.log('| --- | ---: | ---: | ---: |');
+    const memoryRps = freshRps.get('etagkit')!;
+    for (const [name, make] of Object.entries(await storeClients(tmp))) {
+      try {
+        const client = await make();
+        await originCounts(base);
+        const rps = await throughput(client.get, `${base}/fresh/2`);
+        const seen = (await originCounts(base)).fresh ?? 0;
+        await client.close();
+        console.log(`| ${name} | ${fmt(rps)} | ${ratio(rps, memoryRps)} | ${seen} |`);
+      } catch (error) {
+        console.log(`| ${name} | n/a (${(error as Error).message}) | | |`);
+      }
+    }
+
+    console.log('\n### Revalidation round trip (every request revalidated, origin answers 304)\n');
+    console.log(`${ROUNDS} interleaved rounds of ${SECONDS / ROUNDS} s per client.\n`);
+    const { createFetch } = await import('../src/client/index.ts');
+    const cached = createFetch();
+    const undici = await import('undici');
+    const dispatcher = new undici.Agent().compose(undici.interceptors.cache());
+    const reval: [string, Get][] = [
+      [
+        'raw fetch + hand-set If-None-Match',
+        async (url) => (await fetch(url, { headers: { 'if-none-match': '"r1"' } })).arrayBuffer(),
+      ],
+      ['etagkit (304 → stored 200)', async (url) => (await cached(url)).arrayBuffer()],
+      ['undici cache interceptor', async (url) => (await undici.fetch(url, { dispatcher })).arrayBuffer()],
+    ];
+    for (const path of ['reval', 'reval-1ms']) {
+      await originCounts(base);
+      const revalRps = await interleaved(reval, `${base}/${path}/1`);
+      const revalSeen = (await originCounts(base))[path] ?? 0;
+      const rawRps = revalRps.get(reval[0]![0])!;
+      console.log(
+        path === 'reval'
+          ? '#### Loopback origin (answers at once)\n'
+          : '\n#### Origin 1 ms away (answers after a 1 ms timer)\n',
+      );
+      console.log('| client | req/s | mean latency (µs) | latency vs raw fetch |');
+      console.log('| --- | ---: | ---: | ---: |');
+      for (const [name, rps] of revalRps)
+        console.log(`| ${name} | ${fmt(rps)} | ${fmt(1e6 / rps)} | ${ratio(rawRps, rps)} |`);
+      console.log(`\nThe origin answered ${fmt(revalSeen)} requests here: every request reached it.`);
+    }
+    await dispatcher.close();
+
+    console.log(
+      `\n### Memory per cached entry (${MEMORY_ENTRIES.toLocaleString('en-US')} entries, 10-byte bodies)\n`,
+    );
+    console.log('| client | bytes per entry | origin requests re-reading 100 entries |');
+    console.log('| --- | ---: | ---: |');
+    for (const name of ['etagkit', 'undici cache interceptor', 'got + cacheable-request']) {
+      const { perEntry, refetched } = await memoryOf(name, base);
+      console.log(`| ${name} | ${fmt(perEntry)} | ${refetched} |`);
+    }
+  } finally {
+    child.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  if (process.argv[2] === '--origin') serveOrigin();
+  else if (process.argv[2] === '--memory') await measureMemory(process.argv[3]!, process.argv[4]!);
+  else await run();
+}

@@ -1,0 +1,181 @@
+/**
+ * What the parts of one `createFetch()` share — the origin, the guarded store, the policy options, the clock, the
+ * counters — and the moves they all make: forward a request, serve a stored response, admit an origin response
+ * into the store, and report each decision (Cache-Status, diagnostics_channel).
+ */
+import { channel } from 'node:diagnostics_channel';
+import { type CacheStatusEntry, type CacheStatusForward, formatCacheStatus } from '../core/index.ts';
+import type { GuardedStore } from './guarded-store.ts';
+import { type Call, collect, relayResponse, storedResponse, withFetchCacheHeaders } from './messages.ts';
+import {
+  currentAge,
+  headerLines,
+  isStorable,
+  type PolicyOptions,
+  storableHeaders,
+  varyFieldNames,
+  varyKey,
+} from './policy.ts';
+import type { StoredResponse } from './store.ts';
+
+export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** Counters since the fetch was created. */
+export interface CacheStats {
+  /** Responses served from the store without contacting the origin. */
+  hits: number;
+  /** Requests forwarded with no usable stored response. */
+  misses: number;
+  /** Conditional requests sent to revalidate a stored response. */
+  revalidations: number;
+  /** Revalidations answered 304 Not Modified. */
+  notModified: number;
+  /** Body bytes served from the store (hits and 304-revalidated responses). */
+  bytesFromCache: number;
+  /** Body bytes the origin did not resend thanks to a 304. */
+  bytesSavedBy304: number;
+  /** Store operations that failed (requests still succeeded via the origin). */
+  storeErrors: number;
+}
+
+/**
+ * What `etagkit:client:decision` subscribers receive: one message per decision (`hit`, `uri-miss`, `revalidated`,
+ * `stale-while-revalidate`, …) with the Cache-Status member it produced, and one per store failure
+ * (`store-error:get`, `store-error:put`, …; `url` is then the cache key and `error` the failure).
+ */
+export interface DecisionMessage {
+  url: string;
+  decision: string;
+  cacheStatus: string;
+  error?: unknown;
+}
+
+export interface CacheContext {
+  readonly origin: FetchLike;
+  readonly guarded: GuardedStore;
+  readonly policy: PolicyOptions;
+  readonly now: () => number;
+  readonly maxEntryBytes: number;
+  readonly stats: CacheStats;
+  /** In-flight origin requests (by cache key) and background revalidations that others may join. */
+  readonly inflight: Map<string, Promise<StoredResponse | undefined>>;
+}
+
+/** The name of this cache in Cache-Status (RFC 9211 §2). */
+export const CACHE_NAME = 'etagkit';
+const decisions = channel('etagkit:client:decision');
+
+/** Formats our Cache-Status member and publishes the decision on `etagkit:client:decision`. */
+export function report(url: string, decision: string, status: CacheStatusEntry): string {
+  const value = formatCacheStatus(status);
+  if (decisions.hasSubscribers)
+    decisions.publish({ url, decision, cacheStatus: value } satisfies DecisionMessage);
+  return value;
+}
+
+/** Publishes a store failure on `etagkit:client:decision`. */
+export function reportStoreError(key: string, op: string, error: unknown): void {
+  if (decisions.hasSubscribers)
+    decisions.publish({
+      url: key,
+      decision: `store-error:${op}`,
+      cacheStatus: '',
+      error,
+    } satisfies DecisionMessage);
+}
+
+/** Sends the call to the origin with `headers` (and those Fetch adds for its cache mode). */
+export function forward(ctx: CacheContext, call: Call, headers: Headers): Promise<Response> {
+  const { cache: _ignored, ...init } = call.init;
+  return ctx.origin(call.input, { ...init, headers: withFetchCacheHeaders(call.mode, headers) });
+}
+
+/** Serves a stored response (never a bare 304) and counts its bytes. */
+export function fromStore(
+  ctx: CacheContext,
+  call: Call,
+  entry: StoredResponse,
+  age: number,
+  cacheStatus: string,
+): Response {
+  const response = storedResponse(call, entry, age, cacheStatus);
+  if (response.body) ctx.stats.bytesFromCache += entry.body.byteLength;
+  return response;
+}
+
+/** current_age of a stored response now (RFC 9111 §4.2.3). */
+export function currentAgeOf(ctx: CacheContext, entry: StoredResponse): number {
+  return currentAge(entry, ctx.now());
+}
+
+/** Forwards the request as it is and relays the answer; nothing is stored. */
+export async function passThrough(
+  ctx: CacheContext,
+  call: Call,
+  fwd: CacheStatusForward,
+  detail: string,
+): Promise<Response> {
+  const res = await forward(ctx, call, call.headers);
+  const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status, detail };
+  return relayResponse(call, res, report(call.url, detail, status), res.body);
+}
+
+/**
+ * Handles a full response from the origin: relays it, and when storable (RFC 9111 §3) tees the body so that a copy
+ * is stored once, and only if, it arrives completely. Resolves `stored` with the entry, or undefined.
+ */
+export function admit(
+  ctx: CacheContext,
+  call: Call,
+  res: Response,
+  key: string,
+  requestTime: number,
+  status: CacheStatusEntry,
+  decision: string,
+): { response: Response; stored: Promise<StoredResponse | undefined> } {
+  const responseTime = ctx.now();
+  const lines = headerLines(res.headers);
+  const storable =
+    call.mode !== 'no-store' &&
+    !res.redirected &&
+    isStorable(call.method, call.headers, res.status, lines, ctx.policy).storable;
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (!storable || declared > ctx.maxEntryBytes) {
+    const cacheStatus = report(call.url, decision, status);
+    return { response: relayResponse(call, res, cacheStatus, res.body), stored: Promise.resolve(undefined) };
+  }
+  const headers = storableHeaders(lines);
+  const names = varyFieldNames(headers);
+  const { variant, varyHeaders } = varyKey(names === '*' ? [] : names, call.headers);
+  const make = (body: Uint8Array): StoredResponse => ({
+    key,
+    variant,
+    status: res.status,
+    headers,
+    varyHeaders,
+    body,
+    requestTime,
+    responseTime,
+  });
+  const cacheStatus = report(call.url, decision, { ...status, stored: true });
+  if (res.body === null) {
+    const entry = make(new Uint8Array(0));
+    const done = ctx.guarded.put(entry).then(() => entry);
+    ctx.guarded.track(key, done);
+    return { response: relayResponse(call, res, cacheStatus, null), stored: done };
+  }
+  const [toCaller, toStore] = res.body.tee();
+  const identity = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
+  // A lookup of this key waits for the write only once the body has fully arrived, never for another request's
+  // (maybe endless) download.
+  let ended: () => void = () => {};
+  const stored = collect(toStore, ctx.maxEntryBytes, () => ended()).then(async (body) => {
+    // Never store a truncated body: a decoded length must match a declared Content-Length.
+    if (body === undefined || (identity && Number.isFinite(declared) && body.byteLength !== declared)) return;
+    const entry = make(body);
+    await ctx.guarded.put(entry);
+    return entry;
+  });
+  ended = () => ctx.guarded.track(key, stored);
+  return { response: relayResponse(call, res, cacheStatus, toCaller), stored };
+}

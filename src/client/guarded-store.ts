@@ -1,0 +1,110 @@
+/**
+ * A CacheStore seen through the rule "a store failure never fails a request": writes never reject, a failed store
+ * is left alone for a while (so that with Redis down requests go straight to the origin instead of each waiting
+ * for a timeout), and a lookup waits for writes of its key still under way (read-your-writes within a process).
+ */
+import type { CacheStore, StoredResponse } from './store.ts';
+
+/** How long a store that failed is bypassed before it is tried again. */
+export const STORE_RETRY_MS = 5_000;
+
+/** Why a lookup could not use the store: it failed just now, or it failed recently and is being bypassed. */
+export class StoreUnavailable extends Error {
+  readonly reason: 'store-error' | 'store-down';
+  constructor(reason: 'store-error' | 'store-down', cause?: unknown) {
+    super(
+      reason === 'store-down' ? 'the cache store failed recently and is bypassed' : 'the cache store failed',
+      {
+        cause,
+      },
+    );
+    this.reason = reason;
+  }
+}
+
+export interface GuardedStore {
+  /** Variants of `key`; rejects only with StoreUnavailable. */
+  get(key: string): Promise<StoredResponse[]>;
+  /** Never rejects; skipped while the store is bypassed. */
+  put(entry: StoredResponse): Promise<void>;
+  /** Never rejects. */
+  delete(key: string): Promise<void>;
+  /** A lease on revalidating `key`; true when the store cannot say (revalidating twice beats never). */
+  lease(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<void>;
+  /** Makes lookups of `key` wait for `write` until it settles. */
+  track(key: string, write: Promise<unknown>): void;
+}
+
+/**
+ * Wraps `store`. `onError(key, op, error)` hears about every failure (for stats and diagnostics).
+ *
+ * @example
+ * const guarded = guardStore(redisStore(url), Date.now, (key, op, error) => console.warn(op, key, error));
+ * await guarded.put(entry); // never throws, even with Redis down
+ */
+export function guardStore(
+  store: CacheStore,
+  now: () => number,
+  onError: (key: string, op: string, error: unknown) => void,
+): GuardedStore {
+  const writes = new Map<string, Promise<unknown>>();
+  let downUntil = 0;
+
+  function failed(key: string, op: string, error: unknown): void {
+    downUntil = now() + STORE_RETRY_MS;
+    onError(key, op, error);
+  }
+
+  return {
+    async get(key) {
+      if (now() < downUntil) throw new StoreUnavailable('store-down');
+      try {
+        const pending = writes.get(key);
+        if (pending) await pending;
+        return await store.get(key);
+      } catch (error) {
+        failed(key, 'get', error);
+        throw new StoreUnavailable('store-error', error);
+      }
+    },
+    async put(entry) {
+      if (now() < downUntil) return;
+      try {
+        await store.put(entry);
+      } catch (error) {
+        failed(entry.key, 'put', error);
+      }
+    },
+    async delete(key) {
+      // Tried even while bypassed: a missed invalidation would outlive the outage.
+      try {
+        await store.delete(key);
+      } catch (error) {
+        failed(key, 'delete', error);
+      }
+    },
+    async lease(key, ttlMs) {
+      try {
+        return await store.lease(key, ttlMs);
+      } catch (error) {
+        failed(key, 'lease', error);
+        return true;
+      }
+    },
+    async release(key) {
+      try {
+        await store.release(key);
+      } catch (error) {
+        failed(key, 'release', error);
+      }
+    },
+    track(key, write) {
+      writes.set(key, write);
+      const forget = () => {
+        if (writes.get(key) === write) writes.delete(key);
+      };
+      write.then(forget, forget);
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The message plumbing of `createFetch`: reading fetch's (input, init), building Responses from stored entries
+ * (whole or a byte range) and from origin responses, and collecting bodies for storage.
+ */
+import { type ByteRange, formatContentRange } from '../core/index.ts';
+import { fieldValue } from './policy.ts';
+import type { StoredResponse } from './store.ts';
+
+/** One call, normalised from fetch's (input, init). */
+export interface Call {
+  url: string;
+  method: string;
+  headers: Headers;
+  mode: RequestCache;
+  signal: AbortSignal | undefined;
+  input: RequestInfo | URL;
+  init: RequestInit;
+}
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** A stored response as a Response: stored headers plus Age (RFC 9111 §5.1) and Cache-Status (RFC 9211). */
+export function storedResponse(
+  call: Call,
+  entry: StoredResponse,
+  age: number,
+  cacheStatus: string,
+): Response {
+  const headers = new Headers();
+  for (const [n, v] of entry.headers) if (n !== 'age' && n !== 'cache-status') headers.append(n, v);
+  headers.set('age', String(Math.floor(age)));
+  appendCacheStatus(headers, fieldValue(entry.headers, 'cache-status'), cacheStatus);
+  const body = call.method === 'HEAD' || NULL_BODY_STATUSES.has(entry.status) ? null : entry.body;
+  return responseFor(call.url, body as BodyInit | null, { status: entry.status, headers });
+}
+
+/** One byte range of a stored complete response, as a 206 (RFC 9110 §14.2, §15.3.7). */
+export function partialResponse(
+  call: Call,
+  entry: StoredResponse,
+  range: ByteRange,
+  age: number,
+  cacheStatus: string,
+): Response {
+  const headers = new Headers();
+  for (const [n, v] of entry.headers)
+    if (n !== 'age' && n !== 'cache-status' && n !== 'content-length') headers.append(n, v);
+  headers.set('content-range', formatContentRange(range, entry.body.byteLength));
+  headers.set('content-length', String(range.end - range.start + 1));
+  headers.set('age', String(Math.floor(age)));
+  appendCacheStatus(headers, fieldValue(entry.headers, 'cache-status'), cacheStatus);
+  const body = call.method === 'HEAD' ? null : entry.body.subarray(range.start, range.end + 1);
+  return responseFor(call.url, body as BodyInit | null, { status: 206, headers });
+}
+
+/** An origin response passed on with our Cache-Status member appended (RFC 9211 §2). */
+export function relayResponse(
+  call: Call,
+  res: Response,
+  cacheStatus: string,
+  body: ReadableStream<Uint8Array> | null,
+): Response {
+  if (res.status < 200 || res.status > 599) return res; // Response() cannot represent it; pass it unchanged
+  const headers = new Headers(res.headers);
+  appendCacheStatus(headers, res.headers.get('cache-status') ?? undefined, cacheStatus);
+  return responseFor(res.url || call.url, NULL_BODY_STATUSES.has(res.status) ? null : body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers,
+  });
+}
+
+const STANDARD_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
+
+/** Reads fetch's (input, init) the way fetch does, without constructing a Request (which rejects only-if-cached). */
+export function normalizeCall(input: RequestInfo | URL, init: RequestInit = {}): Call {
+  const request = typeof input === 'object' && !(input instanceof URL) ? (input as Request) : undefined;
+  const href = request ? request.url : input instanceof URL ? input.href : String(input);
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    throw new TypeError(`fetch: ${JSON.stringify(href)} is not an absolute URL`);
+  }
+  url.hash = '';
+  let method = init.method ?? request?.method ?? 'GET';
+  if (STANDARD_METHODS.has(method.toUpperCase())) method = method.toUpperCase();
+  return {
+    url: url.href,
+    method,
+    headers: new Headers(init.headers ?? request?.headers),
+    mode: init.cache ?? request?.cache ?? 'default',
+    signal: init.signal ?? request?.signal ?? undefined,
+    input,
+    init,
+  };
+}
+
+/**
+ * The request headers the Fetch standard adds for a cache mode (HTTP-network-or-cache fetch): `no-cache` asks
+ * upstream caches to revalidate (`max-age=0`), `no-store` and `reload` to bypass them (`no-cache`).
+ */
+export function withFetchCacheHeaders(mode: RequestCache, headers: Headers): Headers {
+  if (mode !== 'no-cache' && mode !== 'no-store' && mode !== 'reload') return headers;
+  const out = new Headers(headers);
+  if (mode === 'no-cache') {
+    if (!out.has('cache-control')) out.set('cache-control', 'max-age=0');
+  } else {
+    if (!out.has('pragma')) out.set('pragma', 'no-cache');
+    if (!out.has('cache-control')) out.set('cache-control', 'no-cache');
+  }
+  return out;
+}
+
+function appendCacheStatus(headers: Headers, upstream: string | undefined, ours: string): void {
+  headers.set('cache-status', upstream ? `${upstream}, ${ours}` : ours);
+}
+
+/**
+ * A Response whose `url` is the request URL, as fetch's are (a constructed Response has url ''). A subclass
+ * keeps objects in one shape; redefining `url` per instance costs several microseconds per response.
+ */
+class UrlResponse extends Response {
+  readonly #url: string;
+  constructor(body: BodyInit | null, init: ResponseInit, url: string) {
+    super(body, init);
+    this.#url = url;
+  }
+  override get url(): string {
+    return this.#url;
+  }
+}
+
+/** A Response that reports `url` like fetch's own. */
+export function responseFor(url: string, body: BodyInit | null, init: ResponseInit): Response {
+  return new UrlResponse(body, init, url);
+}
+
+/**
+ * Reads a stream to the end; undefined when it fails or exceeds `limit` bytes (then it is cancelled). `onEnd` is
+ * called synchronously as soon as the end is seen. The result owns its memory: a lone chunk that is a view into
+ * a larger (pooled) buffer is copied, so a stored entry never pins that buffer.
+ */
+export async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  onEnd: () => void = () => {},
+): Promise<Uint8Array | undefined> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        onEnd();
+        break;
+      }
+      length += value.byteLength;
+      if (length > limit) {
+        await reader.cancel();
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return undefined; // aborted or truncated: never stored
+  }
+  const only = chunks[0];
+  if (chunks.length === 1 && only && only.byteOffset === 0 && only.buffer.byteLength === only.byteLength)
+    return only;
+  const body = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** Awaits `promise`, rejecting early with the signal's reason when it aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

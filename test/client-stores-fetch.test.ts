@@ -1,0 +1,137 @@
+/**
+ * The persistent and shared stores under createFetch, over real sockets: entries survive a restart (SQLite),
+ * are shared between machines (Redis), and a broken store never fails a request (Cache-Status says why).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createFetch } from '../src/client/fetch.ts';
+import { redisStore } from '../src/client/stores/redis.ts';
+import { sqliteStore } from '../src/client/stores/sqlite.ts';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `etagkit:test:fetch:${process.pid}:${Date.now().toString(36)}:`;
+const dir = mkdtempSync(join(tmpdir(), 'etagkit-stores-fetch-'));
+
+/** /fresh is fresh for an hour; /validate must be revalidated every time (ETag, max-age=0). */
+const seen: { path: string; ifNoneMatch: string | undefined }[] = [];
+const origin = http.createServer((req, res) => {
+  seen.push({ path: req.url ?? '', ifNoneMatch: req.headers['if-none-match'] });
+  if (req.url?.startsWith('/fresh')) {
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=3600', etag: '"f"' });
+    res.end(`fresh body of ${req.url}`);
+  } else if (req.url?.startsWith('/validate')) {
+    if (req.headers['if-none-match'] === '"v"') return void res.writeHead(304, { etag: '"v"' }).end();
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=0', etag: '"v"' });
+    res.end(`validated body of ${req.url}`);
+  } else res.writeHead(404).end();
+});
+let base = '';
+const originHits = (path: string) => seen.filter((s) => s.path === path).length;
+
+before(async () => {
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+});
+after(async () => {
+  origin.close();
+  rmSync(dir, { recursive: true, force: true });
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+async function get(f: typeof fetch, path: string) {
+  const res = await f(`${base}${path}`);
+  return { status: res.status, body: await res.text(), cacheStatus: res.headers.get('cache-status') ?? '' };
+}
+
+describe('sqliteStore under createFetch', () => {
+  test('a hit survives a restart: a new process on the same file answers without the origin', async () => {
+    const path = join(dir, 'restart.db');
+    const first = sqliteStore(path);
+    const miss = await get(createFetch({ store: first }), '/fresh/restart');
+    assert.match(miss.cacheStatus, /fwd=uri-miss|fwd=miss/);
+    await first.close();
+
+    const second = sqliteStore(path);
+    const hit = await get(createFetch({ store: second }), '/fresh/restart');
+    assert.equal(hit.body, 'fresh body of /fresh/restart');
+    assert.match(hit.cacheStatus, /; hit/);
+    assert.equal(originHits('/fresh/restart'), 1);
+    await second.close();
+  });
+
+  test('a file that is not a database: the request still succeeds, Cache-Status says store-error', async () => {
+    const path = join(dir, 'garbage.db');
+    writeFileSync(path, 'not a database at all '.repeat(300));
+    const store = sqliteStore(path);
+    const res = await get(createFetch({ store }), '/fresh/garbage');
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'fresh body of /fresh/garbage');
+    assert.match(res.cacheStatus, /detail=store-(error|down)/);
+    await store.close();
+  });
+});
+
+describe('redisStore under createFetch', () => {
+  test('two machines share entries: the second one hits what the first stored', async () => {
+    const storeA = redisStore(REDIS_URL, { prefix });
+    const storeB = redisStore(REDIS_URL, { prefix });
+    await get(createFetch({ store: storeA }), '/fresh/shared');
+    const hit = await get(createFetch({ store: storeB }), '/fresh/shared');
+    assert.equal(hit.body, 'fresh body of /fresh/shared');
+    assert.match(hit.cacheStatus, /; hit/);
+    assert.equal(originHits('/fresh/shared'), 1);
+    await Promise.all([storeA.close(), storeB.close()]);
+  });
+
+  test("the second machine revalidates with the first machine's ETag and serves the stored body on 304", async () => {
+    const storeA = redisStore(REDIS_URL, { prefix });
+    const storeB = redisStore(REDIS_URL, { prefix });
+    await get(createFetch({ store: storeA }), '/validate/shared');
+    const res = await get(createFetch({ store: storeB }), '/validate/shared');
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'validated body of /validate/shared');
+    assert.match(res.cacheStatus, /fwd=stale; fwd-status=304/);
+    const requests = seen.filter((s) => s.path === '/validate/shared');
+    assert.deepEqual(
+      requests.map((s) => s.ifNoneMatch),
+      [undefined, '"v"'],
+    );
+    await Promise.all([storeA.close(), storeB.close()]);
+  });
+
+  test('Redis down: requests still succeed promptly, Cache-Status says store-error', async () => {
+    const port = await deadPort();
+    const store = redisStore(`redis://127.0.0.1:${port}`, { timeoutMs: 300 });
+    try {
+      const f = createFetch({ store });
+      const started = Date.now();
+      for (let i = 0; i < 3; i++) {
+        const res = await get(f, '/fresh/redis-down');
+        assert.equal(res.status, 200);
+        assert.equal(res.body, 'fresh body of /fresh/redis-down');
+        assert.match(res.cacheStatus, /detail=store-(error|down)/);
+      }
+      assert.ok(Date.now() - started < 5000, 'no request waits on a dead Redis beyond the store timeout');
+    } finally {
+      await store.close(); // a client left open would keep reconnecting and the process alive
+    }
+  });
+});
+
+async function deadPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
