@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  decide,
+  decideAfter,
+  keptOnNotModified,
+  notModified,
+  preconditionFailed,
+  preconditionRequired,
+  requiredMethods,
+} from './decide.ts';
+
+const NONE = new Set<string>();
+const WRITES = requiredMethods(true);
+const LM = new Date('2024-01-02T03:04:05Z');
+
+describe('decide (§13.2.2 before the handler, RFC 6585 §3)', () => {
+  const rows: {
+    name: string;
+    method: string;
+    headers: Record<string, string>;
+    validators?: { etag?: string; lastModified?: Date; exists?: boolean };
+    required?: ReadonlySet<string>;
+    expected: ReturnType<typeof decide>;
+  }[] = [
+    {
+      name: 'no validators: proceed (the body will be hashed)',
+      method: 'GET',
+      headers: { 'if-none-match': '*' },
+      expected: { action: 'proceed' },
+    },
+    {
+      name: '§13.1.2 weak match on GET',
+      method: 'GET',
+      headers: { 'if-none-match': 'W/"a"' },
+      validators: { etag: '"a"' },
+      expected: { action: 'not-modified', by: 'if-none-match' },
+    },
+    {
+      name: 'encoding suffix recognised and reported',
+      method: 'HEAD',
+      headers: { 'if-none-match': '"a-gzip"' },
+      validators: { etag: '"a"' },
+      expected: { action: 'not-modified', by: 'if-none-match', coding: 'gzip' },
+    },
+    {
+      name: '§13.1.2 If-None-Match on a write: 412',
+      method: 'put',
+      headers: { 'if-none-match': '*' },
+      validators: { etag: '"a"' },
+      expected: { action: 'precondition-failed', by: 'if-none-match' },
+    },
+    {
+      name: '§13.1.1 If-Match on a missing resource: 412',
+      method: 'PATCH',
+      headers: { 'if-match': '"a"' },
+      validators: { exists: false },
+      expected: { action: 'precondition-failed', by: 'if-match' },
+    },
+    {
+      name: '§13.1.4 If-Unmodified-Since',
+      method: 'DELETE',
+      headers: { 'if-unmodified-since': 'Mon, 01 Jan 2024 00:00:00 GMT' },
+      validators: { lastModified: LM },
+      expected: { action: 'precondition-failed', by: 'if-unmodified-since' },
+    },
+    {
+      name: '§13.2.1 GET of a missing resource ignores preconditions',
+      method: 'GET',
+      headers: { 'if-match': '"a"' },
+      validators: { exists: false },
+      expected: { action: 'proceed' },
+    },
+    {
+      name: 'Range is not conditional()’s business: proceed',
+      method: 'GET',
+      headers: { range: 'bytes=0-1', 'if-range': '"b"' },
+      validators: { etag: '"a"' },
+      expected: { action: 'proceed' },
+    },
+    {
+      name: 'RFC 6585 §3: a required write without precondition → 428, even before validators',
+      method: 'PATCH',
+      headers: {},
+      required: WRITES,
+      expected: { action: 'precondition-required', by: 'require-preconditions' },
+    },
+    {
+      name: 'If-None-Match: * satisfies the requirement (create-only PUT)',
+      method: 'PUT',
+      headers: { 'if-none-match': '*' },
+      validators: { exists: false },
+      required: WRITES,
+      expected: { action: 'proceed' },
+    },
+    {
+      name: 'If-Unmodified-Since satisfies the requirement',
+      method: 'DELETE',
+      headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 03:04:05 GMT' },
+      validators: { lastModified: LM },
+      required: WRITES,
+      expected: { action: 'proceed' },
+    },
+    {
+      name: 'POST is not required by `true`',
+      method: 'POST',
+      headers: {},
+      required: WRITES,
+      expected: { action: 'proceed' },
+    },
+  ];
+  for (const row of rows) {
+    test(row.name, () =>
+      assert.deepEqual(decide(row.method, row.headers, row.validators, row.required ?? NONE), row.expected),
+    );
+  }
+
+  test('a malformed ETag from validate throws an actionable TypeError', () => {
+    assert.throws(() => decide('GET', {}, { etag: 'v1' }, NONE), /"v1".*not an entity-tag.*etagFromVersion/);
+  });
+
+  test('requiredMethods: true, list (case-insensitive), false', () => {
+    assert.deepEqual([...requiredMethods(true)], ['PUT', 'PATCH', 'DELETE']);
+    assert.deepEqual([...requiredMethods(['post', 'Put'])], ['POST', 'PUT']);
+    assert.equal(requiredMethods(false).size, 0);
+    assert.equal(requiredMethods(undefined).size, 0);
+  });
+});
+
+describe('decideAfter (validators from the handler’s response)', () => {
+  test('hashed tag matches', () =>
+    assert.equal(decideAfter('GET', { 'if-none-match': '"h"' }, '"h"', undefined).action, 'not-modified'));
+  test('Last-Modified header parsed for If-Modified-Since', () => {
+    const d = decideAfter(
+      'GET',
+      { 'if-modified-since': 'Wed, 03 Jan 2024 00:00:00 GMT' },
+      undefined,
+      LM.toUTCString(),
+    );
+    assert.deepEqual(d, { action: 'not-modified', by: 'if-modified-since' });
+  });
+  test('a handler ETag that is not an entity-tag is no validator', () =>
+    assert.equal(decideAfter('GET', { 'if-none-match': '*' }, 'garbage', undefined).action, 'proceed'));
+  test('nothing to compare: proceed', () =>
+    assert.equal(decideAfter('GET', { 'if-none-match': '*' }, undefined, undefined).action, 'proceed'));
+});
+
+describe('early responses', () => {
+  test('§15.4.5 304: only the allowed route headers, ETag, no body', () => {
+    const r = notModified(
+      { etag: '"a"', lastModified: LM },
+      {
+        'Cache-Control': 'no-cache',
+        vary: 'Accept',
+        'content-type': 'application/json',
+        'x-custom': '1',
+      },
+    );
+    assert.deepEqual(r, {
+      status: 304,
+      headers: { 'cache-control': 'no-cache', vary: 'Accept', etag: '"a"' },
+      body: undefined,
+    });
+  });
+  test('304 without ETag carries Last-Modified', () =>
+    assert.deepEqual(notModified({ lastModified: LM }, undefined).headers, {
+      'last-modified': 'Tue, 02 Jan 2024 03:04:05 GMT',
+    }));
+  test('304 echoes the suffixed tag the client holds', () =>
+    assert.equal(notModified({ etag: '"a"' }, undefined, 'br').headers.etag, '"a-br"'));
+
+  test('412 problem+json names the precondition and carries the current ETag', () => {
+    const r = preconditionFailed('if-match', { etag: '"a"' });
+    assert.equal(r.status, 412);
+    assert.equal(r.headers['content-type'], 'application/problem+json');
+    assert.equal(r.headers.etag, '"a"');
+    const body = JSON.parse(new TextDecoder().decode(r.body));
+    assert.equal(body.status, 412);
+    assert.equal(body.precondition, 'if-match');
+    assert.match(body.detail, /If-Match/);
+  });
+  test('412 for a missing resource has no ETag header', () =>
+    assert.equal(preconditionFailed('if-match', { exists: false }).headers.etag, undefined));
+  test('428 says what to send', () => {
+    const r = preconditionRequired('patch');
+    assert.equal(r.status, 428);
+    assert.match(JSON.parse(new TextDecoder().decode(r.body)).detail, /^PATCH requires If-Match/);
+  });
+
+  test('keptOnNotModified: §15.4.5 list, Set-Cookie, Last-Modified only without ETag', () => {
+    for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'set-cookie'])
+      assert.ok(keptOnNotModified(name, true), name);
+    for (const name of ['content-type', 'content-length', 'content-encoding', 'x-custom'])
+      assert.ok(!keptOnNotModified(name, true), name);
+    assert.ok(keptOnNotModified('last-modified', false));
+    assert.ok(!keptOnNotModified('last-modified', true));
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Options shared by `conditional()` and every adapter, resolved once per route, and the step every one of them
+ * runs first: call `validate`, decide, trace, describe the early answer.
+ */
+import {
+  decide,
+  type EarlyResponse,
+  earlyResponse,
+  type RequirePreconditions,
+  requiredMethods,
+  type Validators,
+} from './decide.ts';
+import { type DecisionTrace, traceDecision } from './trace.ts';
+
+/** `R` is what the framework hands a handler: a Fetch `Request`, node's `IncomingMessage`, a Koa/Hono context. */
+export interface ConditionalOptions<R> {
+  /**
+   * Returns the current validators cheaply (a version column, `updatedAt`, a file stat), sync or async, so
+   * that 304 / 412 are answered before the handler runs. Return `undefined` to fall back to hashing the body.
+   * When it throws, the answer is 500: no precondition is applied and the handler does not run.
+   */
+  validate?: (request: R) => Validators | undefined | Promise<Validators | undefined>;
+  /** Methods that must be conditional, else 428 (RFC 6585 §3). `true` = PUT, PATCH, DELETE. */
+  requirePreconditions?: RequirePreconditions;
+  /**
+   * Headers of this route's 200 responses that its 304s must repeat (§15.4.5): Cache-Control, Vary, Expires,
+   * Content-Location. Set on 200s that do not have them, and on early 304s.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /** Without `validate`, bodies up to this many bytes are hashed into a strong ETag; larger ones pass. 1 MiB. */
+  hashLimit?: number;
+  /** Make hashed tags weak, for bodies a later step transforms (minified, re-encoded). Default false. */
+  weak?: boolean;
+  /** Called with every decision and the header that caused it (also sent to `etagkit:server:decision`). */
+  onDecision?: (trace: DecisionTrace) => void;
+}
+
+export const DEFAULT_HASH_LIMIT = 1024 * 1024;
+
+export interface ResolvedOptions<R> {
+  validate: ConditionalOptions<R>['validate'];
+  required: ReadonlySet<string>;
+  headers: Readonly<Record<string, string>> | undefined;
+  hashLimit: number;
+  weak: boolean;
+  onDecision: ConditionalOptions<R>['onDecision'];
+}
+
+export function resolveOptions<R>(options: ConditionalOptions<R> = {}): ResolvedOptions<R> {
+  const hashLimit = options.hashLimit ?? DEFAULT_HASH_LIMIT;
+  if (!Number.isInteger(hashLimit) || hashLimit < 0) {
+    throw new RangeError(
+      `conditional: hashLimit must be a whole number of bytes ≥ 0, got ${String(hashLimit)}`,
+    );
+  }
+  return {
+    validate: options.validate,
+    required: requiredMethods(options.requirePreconditions),
+    headers: options.headers,
+    hashLimit,
+    weak: options.weak ?? false,
+    onDecision: options.onDecision,
+  };
+}
+
+/** The request facts the first step needs, whatever the framework. */
+export interface RequestFacts {
+  method: string;
+  url: string;
+  headers: Parameters<typeof decide>[1];
+}
+
+/** Outcome of the first step: answer now, run the handler, or fail because `validate` threw. */
+export type BeforeHandler =
+  | { kind: 'respond'; response: EarlyResponse }
+  | { kind: 'run'; validators: Validators | undefined }
+  | { kind: 'error'; error: unknown };
+
+/**
+ * Runs `validate` and decides. Synchronous when `validate` is (the fast 304 path allocates no promise).
+ *
+ * @example
+ * const step = beforeHandler(resolveOptions({ validate: () => ({ etag: '"v1"' }) }), req, req);
+ */
+export function beforeHandler<R>(
+  options: ResolvedOptions<R>,
+  arg: R,
+  request: RequestFacts,
+): BeforeHandler | Promise<BeforeHandler> {
+  let result: Validators | undefined | Promise<Validators | undefined>;
+  try {
+    result = options.validate?.(arg);
+  } catch (error) {
+    return failed(options, request, error);
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (validators) => settle(options, request, validators),
+      (error: unknown) => failed(options, request, error),
+    );
+  }
+  return settle(options, request, result);
+}
+
+function settle<R>(
+  options: ResolvedOptions<R>,
+  request: RequestFacts,
+  validators: Validators | undefined,
+): BeforeHandler {
+  let decision: ReturnType<typeof decide>;
+  try {
+    decision = decide(request.method, request.headers, validators, options.required);
+  } catch (error) {
+    return failed(options, request, error); // a malformed ETag from validate
+  }
+  traceDecision(options.onDecision, request, 'before-handler', decision, validators?.etag);
+  if (decision.action === 'proceed') return { kind: 'run', validators };
+  return { kind: 'respond', response: earlyResponse(decision, request.method, validators, options.headers) };
+}
+
+function failed<R>(options: ResolvedOptions<R>, request: RequestFacts, error: unknown): BeforeHandler {
+  traceDecision(
+    options.onDecision,
+    request,
+    'before-handler',
+    { action: 'validate-error' },
+    undefined,
+    error,
+  );
+  return { kind: 'error', error };
+}
