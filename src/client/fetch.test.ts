@@ -362,6 +362,37 @@ describe('createFetch: RFC 5861', () => {
 });
 
 describe('createFetch: bodies and the store', () => {
+  it('a stored body is served as a byte stream of its own copy: BYOB readers work, writes never reach the store', async () => {
+    const o = origin(() => new Response('abcd', { headers: { 'cache-control': 'max-age=60' } }));
+    const f = createFetch({ fetch: o.fetch });
+    assert.equal(await (await f(URL_A)).text(), 'abcd');
+    const reader = (await f(URL_A)).body!.getReader({ mode: 'byob' });
+    const { value } = await reader.read(new Uint8Array(16));
+    assert.deepEqual([...value!], [...new TextEncoder().encode('abcd')]);
+    value!.fill(0);
+    const plain = (await f(URL_A)).body!.getReader();
+    const chunk = (await plain.read()).value!;
+    chunk.fill(0);
+    const again = await f(URL_A);
+    assert.equal(again.headers.get('content-type'), 'text/plain;charset=UTF-8');
+    assert.equal(await again.text(), 'abcd');
+    assert.equal(o.seen.length, 1);
+  });
+
+  it('an empty stored body reads as empty, and a URL with a fragment finds the same entry every time', async () => {
+    const o = origin(() => new Response('', { headers: { 'cache-control': 'max-age=60' } }));
+    const f = createFetch({ fetch: o.fetch });
+    assert.equal(await (await f(`${URL_A}#one`)).text(), '');
+    for (const url of [`${URL_A}#two`, `${URL_A}#two`, URL_A]) {
+      const res = await f(url);
+      assert.equal(res.url, URL_A);
+      assert.equal((await res.arrayBuffer()).byteLength, 0);
+    }
+    assert.equal(o.seen.length, 1);
+    await assert.rejects(f('not a url'), TypeError);
+    await assert.rejects(f('not a url'), TypeError);
+  });
+
   it('never stores a body whose stream fails midway', async () => {
     let n = 0;
     const o = origin(() => {

@@ -56,6 +56,34 @@ describe('guardStore', () => {
     assert.equal(gets, 2);
   });
 
+  it('a store whose get throws synchronously fails the lookup with StoreUnavailable too', async () => {
+    const errors: string[] = [];
+    const store: CacheStore = {
+      ...failing(),
+      get: () => {
+        throw new Error('broken');
+      },
+    };
+    const g = guardStore(
+      store,
+      () => 0,
+      (key, op) => errors.push(`${op} ${key}`),
+    );
+    await assert.rejects(g.get('k'), (e) => e instanceof StoreUnavailable && e.reason === 'store-error');
+    assert.deepEqual(errors, ['get k']);
+  });
+
+  it('a lookup behind a tracked write that rejects fails with StoreUnavailable', async () => {
+    const g = guardStore(
+      memoryStore(),
+      () => 0,
+      () => {},
+    );
+    const write = Promise.reject(new Error('lost'));
+    g.track('k', write);
+    await assert.rejects(g.get('k'), (e) => e instanceof StoreUnavailable && e.reason === 'store-error');
+  });
+
   it('a lease the store cannot give is granted (revalidating twice beats never)', async () => {
     const g = guardStore(
       failing(),

@@ -56,17 +56,25 @@ export function guardStore(
     onError(key, op, error);
   }
 
+  /** store.get, with a synchronous throw turned into a rejection. */
+  function callGet(key: string): Promise<StoredResponse[]> {
+    try {
+      return store.get(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   return {
-    async get(key) {
-      if (now() < downUntil) throw new StoreUnavailable('store-down');
-      try {
-        const pending = writes.get(key);
-        if (pending) await pending;
-        return await store.get(key);
-      } catch (error) {
+    get(key) {
+      if (now() < downUntil) return Promise.reject(new StoreUnavailable('store-down'));
+      // Promise chains rather than an async function: a lookup with no write under way takes no extra hops.
+      const pending = writes.get(key);
+      const read = pending ? pending.then(() => store.get(key)) : callGet(key);
+      return read.catch((error: unknown) => {
         failed(key, 'get', error);
         throw new StoreUnavailable('store-error', error);
-      }
+      });
     },
     async put(entry) {
       if (now() < downUntil) return;

@@ -84,9 +84,14 @@ export function freshen(
   lines: HeaderLines,
   requestTime: number,
 ): StoredResponse {
+  // A literal rather than a spread: the same object shape as every other entry, and cheaper to build.
   const updated: StoredResponse = {
-    ...entry,
+    key: entry.key,
+    variant: entry.variant,
+    status: entry.status,
     headers: mergeNotModified(entry.headers, lines),
+    varyHeaders: entry.varyHeaders,
+    body: entry.body,
     requestTime,
     responseTime: ctx.now(),
   };

@@ -52,6 +52,21 @@ describe('memoryStore', () => {
     assert.equal((await store.get('c')).length, 1);
     assert.ok(store.bytes <= one * 2);
   });
+  it('keeps the recency order when the most recent key is read again, deleted and put back', async () => {
+    const one = entrySize(entry('a'));
+    const store = memoryStore({ maxBytes: one * 2 });
+    await store.put(entry('a'));
+    await store.get('a');
+    await store.get('a'); // a is the most recent key already: nothing moves
+    await store.put(entry('b'));
+    await store.delete('b');
+    await store.put(entry('b')); // b, deleted while most recent, is put back as the most recent
+    await store.get('a'); // now a is
+    await store.put(entry('c'));
+    assert.deepEqual(await store.get('b'), []);
+    assert.equal((await store.get('a')).length, 1);
+    assert.equal((await store.get('c')).length, 1);
+  });
   it('never stores an entry larger than the whole budget', async () => {
     const store = memoryStore({ maxBytes: 1000 });
     await store.put(entry('big', '', 1, 5000));

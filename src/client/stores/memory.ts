@@ -44,9 +44,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   const leases = new Map<string, number>();
   let bytes = 0;
 
+  /** The key touched last (the Map's last key while it is set): touching it again moves nothing. */
+  let newest: string | undefined;
+
   function touch(key: string, slot: Slot): void {
+    if (key === newest && slots.get(key) === slot) return;
     slots.delete(key);
     slots.set(key, slot);
+    newest = key;
   }
 
   function evict(): void {
@@ -54,6 +59,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       if (bytes <= maxBytes) return;
       slots.delete(key);
       bytes -= slot.bytes;
+      if (key === newest) newest = undefined;
     }
   }
 
@@ -91,6 +97,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       if (!slot) return;
       slots.delete(key);
       bytes -= slot.bytes;
+      if (key === newest) newest = undefined;
     },
     async lease(key, ttlMs) {
       const t = now();
@@ -105,6 +112,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     async close() {
       slots.clear();
       leases.clear();
+      newest = undefined;
       bytes = 0;
     },
   };
