@@ -92,6 +92,40 @@ describe('etagkit/node', () => {
     });
   });
 
+  test('a long string given whole to end() goes out as the same bytes, tagged, in any encoding', async () => {
+    const utf8 = 'é€'.repeat(4000); // 20,000 bytes: sent as the bytes encoded for hashing
+    const latin1 = 'ÿ'.repeat(6000);
+    const handler = nodeConditional((req, res) => {
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      if (req.url === '/latin1') res.end(latin1, 'latin1');
+      else res.end(utf8);
+    });
+    await withServer(handler, async (url) => {
+      const r = await get(url);
+      assert.equal(r.status, 200);
+      assert.equal(r.body, utf8);
+      assert.equal(r.headers['content-length'], String(Buffer.byteLength(utf8)));
+      assert.equal(r.headers.etag, etagFromContent(utf8));
+      const bytes = await new Promise<{ etag?: string; body: Buffer }>((resolve, reject) => {
+        http
+          .get(`${url}latin1`, { agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ etag: res.headers.etag, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+      assert.deepEqual(bytes.body, Buffer.from(latin1, 'latin1'));
+      assert.equal(bytes.etag, etagFromContent(Buffer.from(latin1, 'latin1')));
+      const head = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.request(url, { method: 'HEAD', agent: false }, resolve).on('error', reject).end();
+      });
+      head.resume();
+      assert.equal(head.headers.etag, etagFromContent(utf8));
+      assert.equal(head.headers['content-length'], String(Buffer.byteLength(utf8)));
+    });
+  });
+
   test('HEAD gets the ETag and Content-Length that GET gets (§9.3.2)', async () => {
     const handler = nodeConditional((_req, res) => res.end('four'));
     await withServer(handler, async (url) => {

@@ -32,11 +32,10 @@ export function conditional(
   options: ConditionalOptions<IncomingMessage> = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const run = createNodeConditional(options);
-  return (req, res) =>
-    run(
-      req,
-      res,
-      () => handler(req, res),
-      () => writeEarly(res, validateFailed()),
-    );
+  const next = (_hashing: boolean, req: IncomingMessage, res: ServerResponse) => handler(req, res);
+  return (req, res) => run(req, res, next, failed);
+}
+
+function failed(_error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  writeEarly(res, validateFailed());
 }

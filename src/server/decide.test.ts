@@ -5,6 +5,7 @@ import {
   decideAfter,
   keptOnNotModified,
   notModified,
+  parseCurrentTag,
   preconditionFailed,
   preconditionRequired,
   requiredMethods,
@@ -194,5 +195,25 @@ describe('early responses', () => {
       assert.ok(!keptOnNotModified(name, true), name);
     assert.ok(keptOnNotModified('last-modified', false));
     assert.ok(!keptOnNotModified('last-modified', true));
+  });
+});
+
+describe('parseCurrentTag (parsed once per distinct value)', () => {
+  test('the same tag again gives the same result; another tag, or a malformed one, is parsed anew', () => {
+    assert.deepEqual(parseCurrentTag({ etag: '"a"' }), { weak: false, tag: 'a' });
+    assert.deepEqual(parseCurrentTag({ etag: '"a"' }), { weak: false, tag: 'a' });
+    assert.deepEqual(parseCurrentTag({ etag: 'W/"b"' }), { weak: true, tag: 'b' });
+    assert.throws(() => parseCurrentTag({ etag: 'a' }), /not an entity-tag/);
+    assert.throws(() => parseCurrentTag({ etag: 'a' }), /not an entity-tag/);
+    assert.deepEqual(parseCurrentTag({ etag: 'W/"b"' }), { weak: true, tag: 'b' });
+    assert.equal(parseCurrentTag({}), undefined);
+    assert.equal(parseCurrentTag(undefined), undefined);
+  });
+
+  test('once the current tag changes, requests are compared with the new one', () => {
+    const none: ReadonlySet<string> = new Set();
+    assert.equal(decide('GET', { 'if-none-match': '"v1"' }, { etag: '"v1"' }, none).action, 'not-modified');
+    assert.equal(decide('GET', { 'if-none-match': '"v1"' }, { etag: '"v2"' }, none).action, 'proceed');
+    assert.equal(decide('GET', { 'if-none-match': '"v2"' }, { etag: '"v2"' }, none).action, 'not-modified');
   });
 });

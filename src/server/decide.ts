@@ -60,16 +60,26 @@ export function requiredMethods(option: RequirePreconditions | undefined): Reado
   return new Set(option.map((m) => m.toUpperCase()));
 }
 
+/** The last tag `parseCurrentTag` parsed (frozen: it is shared by every request that returns it). */
+let lastTag: { value: string | undefined; parsed: EntityTag | undefined } = {
+  value: undefined,
+  parsed: undefined,
+};
+
 /** Parses the validate result's ETag once; a malformed one is a programming error worth an actionable message. */
 export function parseCurrentTag(validators: Validators | undefined): EntityTag | undefined {
-  if (validators?.etag === undefined) return undefined;
-  const tag = parseEntityTag(validators.etag);
+  const etag = validators?.etag;
+  if (etag === undefined) return undefined;
+  // `validate` usually returns the same tag request after request: parse each distinct value once.
+  if (etag === lastTag.value) return lastTag.parsed;
+  const tag = parseEntityTag(etag);
   if (!tag) {
     throw new TypeError(
-      `validate() returned etag ${JSON.stringify(validators.etag)}, which is not an entity-tag; ` +
+      `validate() returned etag ${JSON.stringify(etag)}, which is not an entity-tag; ` +
         'return a quoted value such as \'"v42"\' (etagFromVersion builds one)',
     );
   }
+  lastTag = { value: etag, parsed: Object.freeze(tag) };
   return tag;
 }
 
@@ -88,7 +98,7 @@ export function decide(
   required: ReadonlySet<string>,
   now?: number,
 ): ServerDecision {
-  const m = method.toUpperCase();
+  const m = method === 'GET' || method === 'HEAD' ? method : method.toUpperCase();
   // RFC 6585 §3: the origin requires the request to be conditional.
   if (required.has(m) && !hasPrecondition(headers)) {
     return { action: 'precondition-required', by: 'require-preconditions' };
@@ -96,7 +106,7 @@ export function decide(
   if (validators === undefined) return PROCEED;
   const current = parseCurrentTag(validators);
   // Nothing to evaluate: the common unconditional request costs no parsing.
-  if (!hasPrecondition(headers) && getHeader(headers, 'if-modified-since') === undefined) return PROCEED;
+  if (!isConditional(headers)) return PROCEED;
   const normalized = normalizeConditionalHeaders(headers, current);
   const decision = evaluatePreconditions(
     { method: m, headers: normalized.headers },
@@ -127,7 +137,7 @@ export function decideAfter(
   lastModified: string | undefined,
 ): ServerDecision {
   if (etag === undefined && lastModified === undefined) return PROCEED;
-  if (!hasPrecondition(headers) && getHeader(headers, 'if-modified-since') === undefined) return PROCEED;
+  if (!isConditional(headers)) return PROCEED;
   const date = lastModified === undefined ? undefined : parseHttpDate(lastModified);
   if (etag !== undefined && parseEntityTag(etag) === undefined) return PROCEED; // not a validator at all
   return decide(method, headers, { etag, lastModified: date }, NONE);
@@ -136,6 +146,20 @@ export function decideAfter(
 /** Whether a header of the handler's 200 stays on the 304 that replaces it (§15.4.5; Set-Cookie: the handler ran). */
 export function keptOnNotModified(name: string, hasEtag: boolean): boolean {
   return NOT_MODIFIED_HEADERS.has(name) || name === 'set-cookie' || (!hasEtag && name === 'last-modified');
+}
+
+/** Whether any of the four §13.1 conditional headers is present, `HeaderSource` read in one go. */
+function isConditional(headers: HeaderSource): boolean {
+  if (typeof headers.get === 'function') {
+    return hasPrecondition(headers) || getHeader(headers, 'if-modified-since') !== undefined;
+  }
+  const h = headers as Record<string, string | string[] | undefined>;
+  return (
+    h['if-none-match'] !== undefined ||
+    h['if-modified-since'] !== undefined ||
+    h['if-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+  );
 }
 
 function hasPrecondition(headers: HeaderSource): boolean {

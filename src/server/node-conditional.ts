@@ -25,13 +25,14 @@ import { traceDecision } from './trace.ts';
 
 /**
  * Runs the conditional logic around `next` (the handler); `fail` receives what `validate` threw. `next` learns
- * whether the 200 body will be hashed (no validators from `validate`, GET or HEAD).
+ * whether the 200 body will be hashed (no validators from `validate`, GET or HEAD). Both also receive `req`
+ * and `res`, so an adapter can pass the same two functions for every request.
  */
 export type NodeConditional<R extends IncomingMessage> = (
   req: R,
   res: ServerResponse,
-  next: (hashing: boolean) => unknown,
-  fail: (error: unknown) => void,
+  next: (hashing: boolean, req: R, res: ServerResponse) => unknown,
+  fail: (error: unknown, req: R, res: ServerResponse) => void,
 ) => void;
 
 /**
@@ -47,52 +48,69 @@ export function createNodeConditional<R extends IncomingMessage>(
 ): NodeConditional<R> {
   const o = resolveOptions(options);
   const guard = adapter.guardSetHeader ?? false;
+  const routeHeaders = o.headers;
+  const onValidatedHead = (res: ServerResponse, validators: Validators) =>
+    onOkHead(res, routeHeaders, validators);
+  const route: Route<R> = { o, guard, onValidatedHead };
   return (req, res, next, fail) => {
     const step = beforeHandler(o, req, req as RequestLike);
-    if (step instanceof Promise) step.then((s) => proceed(o, guard, s, req, res, next, fail), fail);
-    else proceed(o, guard, step, req, res, next, fail);
+    if (step instanceof Promise) {
+      step.then(
+        (s) => proceed(route, s, req, res, next, fail),
+        (error: unknown) => fail(error, req, res),
+      );
+    } else proceed(route, step, req, res, next, fail);
   };
+}
+
+/**
+ * What `proceed` needs of a route, built once. `guard`: also watch `setHeader('content-encoding')`, for
+ * frameworks whose compression middleware sets it after our writeHead hook ran (Express's `compression`
+ * mounted first). Without it, a Content-Encoding set before the head goes out is still honoured.
+ */
+interface Route<R> {
+  o: ResolvedOptions<R>;
+  guard: boolean;
+  onValidatedHead: (res: ServerResponse, validators: Validators) => void;
 }
 
 type RequestLike = { method: string; url: string; headers: IncomingMessage['headers'] };
 
-/**
- * `guard`: also watch `setHeader('content-encoding')`, for frameworks whose compression middleware sets it
- * after our writeHead hook ran (Express's `compression` mounted first). Without it, a Content-Encoding set
- * before the head goes out is still honoured.
- */
+/** Runs the handler once `validate` said to: hooks the head (validators known) or captures the body. */
 function proceed<R extends IncomingMessage>(
-  o: ResolvedOptions<R>,
-  guard: boolean,
+  route: Route<R>,
   step: BeforeHandler,
   req: R,
   res: ServerResponse,
-  next: (hashing: boolean) => unknown,
-  fail: (error: unknown) => void,
+  next: (hashing: boolean, req: R, res: ServerResponse) => unknown,
+  fail: (error: unknown, req: R, res: ServerResponse) => void,
 ): void {
   if (step.kind === 'error') {
-    fail(step.error);
+    fail(step.error, req, res);
     return;
   }
   if (step.kind === 'respond') {
     writeEarly(res, step.response);
     return;
   }
-  const method = (req.method ?? 'GET').toUpperCase();
+  const m = req.method;
+  const method = m === 'GET' || m === 'HEAD' ? m : (m ?? 'GET').toUpperCase();
   const validators = step.validators;
+  const o = route.o;
   if (isSafe(method)) {
-    if (guard) guardEncoding(res);
+    if (route.guard) guardEncoding(res);
     if (validators?.etag !== undefined || validators?.lastModified !== undefined) {
-      beforeHeadersSent(res, (r) => onOkHead(r, o.headers, validators));
+      // Validators known: the body passes untouched, only the head gets them.
+      beforeHeadersSent(res, route.onValidatedHead, validators);
     } else {
       captureBody(res, o.hashLimit, isOk, finishRead, o);
-      next(true);
+      next(true, req, res);
       return;
     }
   } else if (o.validate) {
     captureBody(res, o.hashLimit, is2xx, finishWrite, o);
   }
-  next(false);
+  next(false, req, res);
 }
 
 function isOk(res: ServerResponse): boolean {
@@ -115,7 +133,7 @@ export function onOkHead(
     const encoding = res.getHeader('content-encoding');
     res.setHeader(
       'etag',
-      tagForEncoding(validators.etag, typeof encoding === 'string' ? encoding : undefined),
+      typeof encoding === 'string' ? tagForEncoding(validators.etag, encoding) : validators.etag,
     );
   }
   if (validators.lastModified !== undefined && !res.hasHeader('last-modified')) {

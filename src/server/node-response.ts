@@ -49,9 +49,16 @@ function suffixEtag(res: ServerResponse, coding: string): void {
   if (tagged !== etag) res.setHeader('etag', tagged);
 }
 
-/** Headers that must be set on a response once its status is known, before they go out. */
-export function beforeHeadersSent(res: ServerResponse, onHead: (res: ServerResponse) => void): void {
-  const writeHead = res.writeHead as (status: number, reason?: string) => ServerResponse;
+/**
+ * Headers that must be set on a response once its status is known, before they go out. `onHead` receives
+ * `context`, so a caller can pass one shared function instead of a closure per request.
+ */
+export function beforeHeadersSent<C>(
+  res: ServerResponse,
+  onHead: (res: ServerResponse, context: C) => void,
+  context?: C,
+): void {
+  const writeHead = res.writeHead as Method;
   res.writeHead = function hookedWriteHead(
     this: ServerResponse,
     status: number,
@@ -61,7 +68,7 @@ export function beforeHeadersSent(res: ServerResponse, onHead: (res: ServerRespo
     this.statusCode = status;
     const fields = typeof reason === 'string' ? headers : reason;
     if (fields && typeof fields === 'object') applyHeaders(this, fields);
-    onHead(this);
+    onHead(this, context as C);
     return typeof reason === 'string' ? writeHead.call(this, status, reason) : writeHead.call(this, status);
   } as ServerResponse['writeHead'];
 }
@@ -98,6 +105,8 @@ type Method = (...args: unknown[]) => unknown;
 const kCapture = Symbol('etagkit.capture');
 type CapturingResponse = ServerResponse & { [kCapture]: Capture<unknown> };
 const EMPTY = Buffer.alloc(0);
+/** Up to this many characters, re-encoding a string costs less than writing head and body separately. */
+const WHOLE_MAX = 4096;
 
 /**
  * Holds back what a handler writes while it stays within `limit` bytes and `eligible(res)` holds, then calls
@@ -136,7 +145,10 @@ class Capture<C> implements Captured, CaptureControl {
   chunks: Buffer[] = [];
   size = 0;
   body: Buffer = EMPTY;
-  /** A body given whole to end() as a string goes out as that string: node writes head and body at once. */
+  /**
+   * A short body given whole to end() as a string goes out as that string: node writes head and body at once.
+   * A longer one goes out as the bytes already encoded for hashing, so it is not encoded twice.
+   */
   whole: string | undefined;
   encoding: unknown;
   callback: unknown;
@@ -269,7 +281,8 @@ function capturedEnd(
   }
   c.passing = true; // from now on, writes go straight through
   c.body = c.chunks.length === 1 ? c.chunks[0]! : Buffer.concat(c.chunks, c.size);
-  c.whole = c.chunks.length === 1 && typeof chunk === 'string' ? chunk : undefined;
+  c.whole =
+    c.chunks.length === 1 && typeof chunk === 'string' && chunk.length <= WHOLE_MAX ? chunk : undefined;
   c.encoding = encoding;
   c.callback = cb;
   c.chunks.length = 0;

@@ -76,6 +76,9 @@ export type BeforeHandler =
   | { kind: 'run'; validators: Validators | undefined }
   | { kind: 'error'; error: unknown };
 
+/** `run` without validators (no `validate`, or it returned undefined): one shared object. */
+const RUN: BeforeHandler = Object.freeze({ kind: 'run', validators: undefined });
+
 /**
  * Runs `validate` and decides. Synchronous when `validate` is (the fast 304 path allocates no promise).
  *
@@ -114,7 +117,7 @@ function settle<R>(
     return failed(options, request, error); // a malformed ETag from validate
   }
   traceDecision(options.onDecision, request, 'before-handler', decision, validators?.etag);
-  if (decision.action === 'proceed') return { kind: 'run', validators };
+  if (decision.action === 'proceed') return validators === undefined ? RUN : { kind: 'run', validators };
   return { kind: 'respond', response: earlyResponse(decision, request.method, validators, options.headers) };
 }
 
