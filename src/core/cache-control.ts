@@ -97,7 +97,7 @@ function isQuotable(c: number): boolean {
 }
 
 /** Scans a quoted-string (§5.6.4) at `start`; returns its unescaped text and the index after it. */
-export function scanQuotedString(s: string, start: number): { text: string; end: number } | undefined {
+function scanQuotedString(s: string, start: number): { text: string; end: number } | undefined {
   let text = '';
   for (let i = start + 1; i < s.length; i++) {
     const c = s.charCodeAt(i);
