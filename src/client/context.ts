@@ -6,7 +6,14 @@
 import { channel } from 'node:diagnostics_channel';
 import { type CacheStatusEntry, type CacheStatusForward, formatCacheStatus } from '../core/index.ts';
 import type { GuardedStore } from './guarded-store.ts';
-import { type Call, collect, relayResponse, storedResponse, withFetchCacheHeaders } from './messages.ts';
+import {
+  type Call,
+  carriesBody,
+  collect,
+  relayResponse,
+  storedResponse,
+  withFetchCacheHeaders,
+} from './messages.ts';
 import {
   currentAge,
   headerLines,
@@ -99,7 +106,7 @@ export function fromStore(
   cacheStatus: string,
 ): Response {
   const response = storedResponse(call, entry, age, cacheStatus);
-  if (response.body) ctx.stats.bytesFromCache += entry.body.byteLength;
+  if (carriesBody(call.method, entry.status)) ctx.stats.bytesFromCache += entry.body.byteLength;
   return response;
 }
 

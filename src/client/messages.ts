@@ -2,6 +2,7 @@
  * The message plumbing of `createFetch`: reading fetch's (input, init), building Responses from stored entries
  * (whole or a byte range) and from origin responses, and collecting bodies for storage.
  */
+import { Readable } from 'node:stream';
 import { type ByteRange, formatContentRange } from '../core/index.ts';
 import { fieldValue } from './policy.ts';
 import type { StoredResponse } from './store.ts';
@@ -19,6 +20,11 @@ export interface Call {
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
+/** Whether a response to `method` with `status` has a body (HEAD and the null body statuses have none). */
+export function carriesBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && !NULL_BODY_STATUSES.has(status);
+}
+
 /** A stored response as a Response: stored headers plus Age (RFC 9111 §5.1) and Cache-Status (RFC 9211). */
 export function storedResponse(
   call: Call,
@@ -26,30 +32,17 @@ export function storedResponse(
   age: number,
   cacheStatus: string,
 ): Response {
-  const body = call.method === 'HEAD' || NULL_BODY_STATUSES.has(entry.status) ? null : bodyStream(entry.body);
+  const init = { status: entry.status };
+  const response = carriesBody(call.method, entry.status)
+    ? new StoredBodyResponse(entry.body, init, call.url)
+    : responseFor(call.url, null, init);
   // The fields go straight into the Response's own Headers: a Headers passed in init is copied (and every field
   // validated) a second time.
-  const response = responseFor(call.url, body, { status: entry.status });
   const headers = response.headers;
   for (const [n, v] of entry.headers) if (n !== 'age' && n !== 'cache-status') headers.append(n, v);
   headers.set('age', String(Math.floor(age)));
   appendCacheStatus(headers, fieldValue(entry.headers, 'cache-status'), cacheStatus);
   return response;
-}
-
-/**
- * A byte stream of one copy of `bytes`, made when first read: a Uint8Array body is copied when the Response is
- * constructed and again when read (about 1 µs more for 1 KiB). A byte stream like fetch's own, so BYOB readers
- * work too; the copy keeps readers from ever touching the stored bytes.
- */
-function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    type: 'bytes',
-    pull(controller) {
-      if (bytes.byteLength > 0) controller.enqueue(bytes.slice());
-      controller.close();
-    },
-  });
 }
 
 /** One byte range of a stored complete response, as a 206 (RFC 9110 §14.2, §15.3.7). */
@@ -60,8 +53,12 @@ export function partialResponse(
   age: number,
   cacheStatus: string,
 ): Response {
-  const body = call.method === 'HEAD' ? null : entry.body.subarray(range.start, range.end + 1);
-  const response = responseFor(call.url, body as BodyInit | null, { status: 206 });
+  const bytes = entry.body.subarray(range.start, range.end + 1);
+  const init = { status: 206 };
+  const response =
+    call.method === 'HEAD'
+      ? responseFor(call.url, null, init)
+      : new StoredBodyResponse(bytes, init, call.url);
   const headers = response.headers;
   for (const [n, v] of entry.headers)
     if (n !== 'age' && n !== 'cache-status' && n !== 'content-length') headers.append(n, v);
@@ -167,6 +164,95 @@ class UrlResponse extends Response {
 /** A Response that reports `url` like fetch's own. */
 export function responseFor(url: string, body: BodyInit | null, init: ResponseInit): Response {
   return new UrlResponse(body, init, url);
+}
+
+const utf8 = new TextDecoder();
+
+/** Whether a web stream has been read from or cancelled (Node's check accepts web streams too). */
+const disturbed = (stream: ReadableStream): boolean =>
+  Readable.isDisturbed(stream as unknown as NodeJS.ReadableStream);
+
+/**
+ * A byte stream of one copy of `bytes`, made when first read. A byte stream like fetch's own, so BYOB readers
+ * work too; the copy keeps readers from ever touching the stored bytes.
+ */
+function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes.slice());
+      controller.close();
+    },
+  });
+}
+
+/**
+ * A Response of stored bytes that reads them without a web stream: `arrayBuffer()`, `bytes()`, `text()` and
+ * `json()` return a copy at once, and `body` makes a byte stream only when someone asks for it. A Response
+ * constructed on bytes reads them through a ReadableStream and a reader, which took as long as the rest of a
+ * loopback revalidation (bench/RESULTS.md). Reading state follows the Fetch standard: a second read, or a read or
+ * `clone()` after the stream was locked or read, fails with a TypeError.
+ */
+class StoredBodyResponse extends UrlResponse {
+  readonly #bytes: Uint8Array;
+  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #read = false;
+
+  constructor(bytes: Uint8Array, init: ResponseInit, url: string) {
+    super(null, init, url);
+    this.#bytes = bytes;
+  }
+
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#stream ??= bodyStream(this.#bytes);
+    return this.#stream;
+  }
+
+  override get bodyUsed(): boolean {
+    return this.#read || (this.#stream !== undefined && disturbed(this.#stream));
+  }
+
+  /** A copy of the bytes, once; through the stream when the caller has already taken it. */
+  #take(): Promise<Uint8Array<ArrayBuffer>> {
+    const stream = this.#stream;
+    if (this.#read || stream?.locked || (stream && disturbed(stream)))
+      return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.#read = true;
+    if (stream) return new Response(stream).bytes();
+    return Promise.resolve(this.#bytes.slice());
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#take().then((bytes) => bytes.buffer);
+  }
+
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#take();
+  }
+
+  override text(): Promise<string> {
+    return this.#take().then((bytes) => utf8.decode(bytes));
+  }
+
+  override json(): Promise<unknown> {
+    return this.text().then((text) => JSON.parse(text));
+  }
+
+  // Rare enough to hand to a plain Response, which derives the type from Content-Type as the standard says.
+  override blob(): Promise<Blob> {
+    return this.#take().then((bytes) => new Response(bytes, { headers: this.headers }).blob());
+  }
+
+  override formData(): Promise<FormData> {
+    return this.#take().then((bytes) => new Response(bytes, { headers: this.headers }).formData());
+  }
+
+  override clone(): Response {
+    if (this.bodyUsed || this.#stream?.locked)
+      throw new TypeError('Response.clone: Body has already been consumed.');
+    const init = { status: this.status, statusText: this.statusText, headers: this.headers };
+    return new StoredBodyResponse(this.#bytes, init, this.url);
+  }
 }
 
 /**
