@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createFetch } from '../src/client/fetch.ts';
+import type { CacheStore } from '../src/client/store.ts';
 import { redisStore } from '../src/client/stores/redis.ts';
 import { sqliteStore } from '../src/client/stores/sqlite.ts';
 
@@ -19,13 +20,25 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `etagkit:test:fetch:${process.pid}:${Date.now().toString(36)}:`;
 const dir = mkdtempSync(join(tmpdir(), 'etagkit-stores-fetch-'));
 
-/** /fresh is fresh for an hour; /validate must be revalidated every time (ETag, max-age=0). */
+/**
+ * /fresh is fresh for an hour; /validate must be revalidated every time (ETag, max-age=0); /slow-validate is fresh
+ * for a minute and answers revalidations after 150 ms.
+ */
 const seen: { path: string; ifNoneMatch: string | undefined }[] = [];
 const origin = http.createServer((req, res) => {
   seen.push({ path: req.url ?? '', ifNoneMatch: req.headers['if-none-match'] });
   if (req.url?.startsWith('/fresh')) {
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=3600', etag: '"f"' });
     res.end(`fresh body of ${req.url}`);
+  } else if (req.url?.startsWith('/slow-validate')) {
+    // Fresh for a minute; a revalidation takes 150 ms to answer.
+    if (req.headers['if-none-match'] === '"s"')
+      return void setTimeout(
+        () => res.writeHead(304, { etag: '"s"', 'cache-control': 'max-age=60' }).end(),
+        150,
+      );
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', etag: '"s"' });
+    res.end(`slow body of ${req.url}`);
   } else if (req.url?.startsWith('/validate')) {
     if (req.headers['if-none-match'] === '"v"') return void res.writeHead(304, { etag: '"v"' }).end();
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=0', etag: '"v"' });
@@ -85,28 +98,34 @@ describe('redisStore under createFetch', () => {
   test('two machines share entries: the second one hits what the first stored', async () => {
     const storeA = redisStore(REDIS_URL, { prefix });
     const storeB = redisStore(REDIS_URL, { prefix });
-    await get(createFetch({ store: storeA }), '/fresh/shared');
-    const hit = await get(createFetch({ store: storeB }), '/fresh/shared');
-    assert.equal(hit.body, 'fresh body of /fresh/shared');
-    assert.match(hit.cacheStatus, /; hit/);
-    assert.equal(originHits('/fresh/shared'), 1);
-    await Promise.all([storeA.close(), storeB.close()]);
+    try {
+      await get(createFetch({ store: storeA }), '/fresh/shared');
+      const hit = await get(createFetch({ store: storeB }), '/fresh/shared');
+      assert.equal(hit.body, 'fresh body of /fresh/shared');
+      assert.match(hit.cacheStatus, /; hit/);
+      assert.equal(originHits('/fresh/shared'), 1);
+    } finally {
+      await Promise.all([storeA.close(), storeB.close()]);
+    }
   });
 
   test("the second machine revalidates with the first machine's ETag and serves the stored body on 304", async () => {
     const storeA = redisStore(REDIS_URL, { prefix });
     const storeB = redisStore(REDIS_URL, { prefix });
-    await get(createFetch({ store: storeA }), '/validate/shared');
-    const res = await get(createFetch({ store: storeB }), '/validate/shared');
-    assert.equal(res.status, 200);
-    assert.equal(res.body, 'validated body of /validate/shared');
-    assert.match(res.cacheStatus, /fwd=stale; fwd-status=304/);
-    const requests = seen.filter((s) => s.path === '/validate/shared');
-    assert.deepEqual(
-      requests.map((s) => s.ifNoneMatch),
-      [undefined, '"v"'],
-    );
-    await Promise.all([storeA.close(), storeB.close()]);
+    try {
+      await get(createFetch({ store: storeA }), '/validate/shared');
+      const res = await get(createFetch({ store: storeB }), '/validate/shared');
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'validated body of /validate/shared');
+      assert.match(res.cacheStatus, /fwd=stale; fwd-status=304/);
+      const requests = seen.filter((s) => s.path === '/validate/shared');
+      assert.deepEqual(
+        requests.map((s) => s.ifNoneMatch),
+        [undefined, '"v"'],
+      );
+    } finally {
+      await Promise.all([storeA.close(), storeB.close()]);
+    }
   });
 
   test('Redis down: requests still succeed promptly, Cache-Status says store-error', async () => {
@@ -126,6 +145,45 @@ describe('redisStore under createFetch', () => {
       await store.close(); // a client left open would keep reconnecting and the process alive
     }
   });
+});
+
+describe('one revalidation across machines (the store lease)', () => {
+  const cases: [string, () => [CacheStore, CacheStore]][] = [
+    [
+      'two Redis clients on one prefix',
+      () => [redisStore(REDIS_URL, { prefix }), redisStore(REDIS_URL, { prefix })],
+    ],
+    [
+      'two SQLite stores on one file',
+      () => [sqliteStore(join(dir, 'lease.db')), sqliteStore(join(dir, 'lease.db'))],
+    ],
+  ];
+  for (const [name, open] of cases)
+    test(`${name}: a stale entry is revalidated once; the other machine serves that result`, async () => {
+      const [storeA, storeB] = open();
+      try {
+        const path = `/slow-validate/${name.replaceAll(' ', '-')}`;
+        let skew = 0; // both "machines" see the entry go stale at once
+        const now = () => Date.now() + skew;
+        const a = createFetch({ store: storeA, now });
+        const b = createFetch({ store: storeB, now });
+        await get(a, path);
+        await new Promise((r) => setTimeout(r, 20)); // SQLite writes in batches
+        skew = 120_000;
+        const first = get(a, path);
+        await new Promise((r) => setTimeout(r, 30)); // a holds the lease, its origin request under way
+        const second = await get(b, path);
+        const firstRes = await first;
+        assert.equal(firstRes.body, `slow body of ${path}`);
+        assert.match(firstRes.cacheStatus, /fwd=stale; fwd-status=304/);
+        assert.equal(second.body, `slow body of ${path}`);
+        assert.match(second.cacheStatus, /collapsed; detail=peer-revalidated/);
+        const conditionals = seen.filter((s) => s.path === path && s.ifNoneMatch === '"s"');
+        assert.equal(conditionals.length, 1, 'one conditional request for both machines');
+      } finally {
+        await Promise.all([storeA.close(), storeB.close()]); // open clients would keep the process alive
+      }
+    });
 });
 
 async function deadPort(): Promise<number> {

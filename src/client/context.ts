@@ -16,8 +16,10 @@ import {
 } from './messages.ts';
 import {
   currentAge,
+  evaluateReuse,
   headerLines,
   isStorable,
+  matchesVary,
   type PolicyOptions,
   storableHeaders,
   varyFieldNames,
@@ -64,8 +66,10 @@ export interface CacheContext {
   readonly now: () => number;
   readonly maxEntryBytes: number;
   readonly stats: CacheStats;
-  /** In-flight origin requests (by cache key) and background revalidations that others may join. */
+  /** In-flight origin requests (by cache key) and revalidations that others may join; each gives what it stored. */
   readonly inflight: Map<string, Promise<StoredResponse | undefined>>;
+  /** How long a foreground revalidation holds the store's lease, and how long others wait for it; 0: no lease. */
+  readonly leaseMs: number;
 }
 
 /** The name of this cache in Cache-Status (RFC 9211 §2). */
@@ -108,6 +112,19 @@ export function fromStore(
   const response = storedResponse(call, entry, age, cacheStatus);
   if (carriesBody(call.method, entry.status)) ctx.stats.bytesFromCache += entry.body.byteLength;
   return response;
+}
+
+/**
+ * Whether a response that arrived for a concurrent request may answer this one too: yes, even with a zero
+ * freshness lifetime, unless the response or this request demands validation (no-cache, max-age, min-fresh),
+ * and only when its Vary-selected headers match this request's (§4.1).
+ */
+export function mayShare(ctx: CacheContext, call: Call, entry: StoredResponse): boolean {
+  if (!matchesVary(entry, call.headers)) return false;
+  const decision = evaluateReuse(call.headers, entry, ctx.now(), ctx.policy);
+  return (
+    decision.action !== 'revalidate' || decision.reason === 'stale' || decision.reason === 'must-revalidate'
+  );
 }
 
 /** current_age of a stored response now (RFC 9111 §4.2.3). */

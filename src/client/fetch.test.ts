@@ -506,6 +506,120 @@ describe('createFetch: bodies and the store', () => {
     assert.deepEqual(bodies.sort(), ['r1', 'r2']);
   });
 
+  it('revalidates a stale response once for concurrent requests; the others get its result', async () => {
+    const c = clock();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const o = origin(async (req, n) => {
+      if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+      assert.equal(req.headers.get('if-none-match'), '"1"');
+      await gate;
+      return new Response(null, { status: 304, headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+    });
+    const f = createFetch({ fetch: o.fetch, now: c.now });
+    await (await f(URL_A)).text();
+    c.advance(20);
+    const pending = Array.from({ length: 4 }, () => f(URL_A));
+    await new Promise((r) => setImmediate(r));
+    release();
+    const responses = await Promise.all(pending);
+    assert.deepEqual(await Promise.all(responses.map((r) => r.text())), Array(4).fill('v1'));
+    assert.equal(o.seen.length, 2, 'one conditional request for four stale lookups');
+    assert.equal(responses.filter((r) => status(r)?.collapsed).length, 3);
+    assert.deepEqual(status(responses[0]!), { cache: 'etagkit', fwd: 'stale', fwdStatus: 304 });
+    assert.equal(f.stats().revalidations, 1);
+  });
+
+  it('does not share a revalidation whose result must be validated again (no-cache)', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const o = origin(async (_req, n) => {
+      if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'no-cache' } });
+      if (n === 2) await gate;
+      return new Response(null, { status: 304, headers: { etag: '"1"', 'cache-control': 'no-cache' } });
+    });
+    const f = createFetch({ fetch: o.fetch });
+    await (await f(URL_A)).text();
+    const pending = [f(URL_A), f(URL_A)];
+    await new Promise((r) => setImmediate(r));
+    release();
+    const responses = await Promise.all(pending);
+    assert.deepEqual(await Promise.all(responses.map((r) => r.text())), ['v1', 'v1']);
+    assert.equal(o.seen.length, 3, 'each request validated with the origin');
+  });
+
+  it('with a lease, a second client on the same store waits for the first one’s revalidation', async () => {
+    const c = clock();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const o = origin(async (_req, n) => {
+      if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+      await gate;
+      return new Response(null, { status: 304, headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+    });
+    // Two "machines": separate createFetch instances, one store, as with Redis.
+    const store = memoryStore();
+    const a = createFetch({ fetch: o.fetch, now: c.now, store, revalidationLeaseMs: 2_000 });
+    const b = createFetch({ fetch: o.fetch, now: c.now, store, revalidationLeaseMs: 2_000 });
+    await (await a(URL_A)).text();
+    c.advance(20);
+    const first = a(URL_A);
+    await new Promise((r) => setTimeout(r, 1)); // a holds the lease and waits for the origin
+    const second = b(URL_A);
+    await new Promise((r) => setTimeout(r, 20)); // b looks at the store at least once
+    release();
+    const [ra, rb] = await Promise.all([first, second]);
+    assert.equal(await ra.text(), 'v1');
+    assert.equal(await rb.text(), 'v1');
+    assert.equal(o.seen.length, 2, 'one conditional request for both clients');
+    assert.deepEqual(status(rb), {
+      cache: 'etagkit',
+      fwd: 'stale',
+      collapsed: true,
+      detail: 'peer-revalidated',
+    });
+    assert.equal(b.stats().hits, 1);
+    assert.equal(await store.lease('GET http://origin.test/a', 1), true, 'the lease was given back');
+  });
+
+  it('with a lease held by a peer that never answers, revalidates itself after revalidationLeaseMs', async () => {
+    const c = clock();
+    const o = origin(async (_req, n) => {
+      if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+      return new Response(null, { status: 304, headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+    });
+    const store = memoryStore();
+    const f = createFetch({ fetch: o.fetch, now: c.now, store, revalidationLeaseMs: 60 });
+    await (await f(URL_A)).text();
+    c.advance(20);
+    assert.equal(await store.lease(`GET ${URL_A}`, 60_000), true); // a peer that went away holding it
+    const started = performance.now();
+    const res = await f(URL_A);
+    assert.ok(performance.now() - started >= 55, 'waited for the peer first');
+    assert.equal(await res.text(), 'v1');
+    assert.deepEqual(status(res), { cache: 'etagkit', fwd: 'stale', fwdStatus: 304 });
+    assert.equal(o.seen.length, 2);
+  });
+
+  it('a request waiting for a peer’s revalidation can be aborted', async () => {
+    const c = clock();
+    const o = origin(() => new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } }));
+    const store = memoryStore();
+    const f = createFetch({ fetch: o.fetch, now: c.now, store, revalidationLeaseMs: 60_000 });
+    await (await f(URL_A)).text();
+    c.advance(20);
+    await store.lease(`GET ${URL_A}`, 60_000);
+    const controller = new AbortController();
+    const pending = f(URL_A, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('gave up')), 10);
+    await assert.rejects(pending, /gave up/);
+    assert.equal(o.seen.length, 1);
+  });
+
+  it('rejects a negative revalidationLeaseMs', () => {
+    assert.throws(() => createFetch({ revalidationLeaseMs: -1 }), RangeError);
+  });
+
   it('publishes every decision on etagkit:client:decision', async () => {
     const events: DecisionMessage[] = [];
     const listen = (m: unknown) => events.push(m as DecisionMessage);

@@ -19,6 +19,7 @@ import {
   type FetchLike,
   forward,
   fromStore,
+  mayShare,
   passThrough,
   report,
   reportStoreError,
@@ -40,9 +41,10 @@ import {
   matchesVary,
   notModifiedMatches,
   type ReuseDecision,
+  type RevalidateReason,
   requestDirectives,
 } from './policy.ts';
-import { backgroundRevalidate, freshen, revalidate } from './revalidation.ts';
+import { backgroundRevalidate, freshen, revalidate, revalidateStale } from './revalidation.ts';
 import type { CacheStore, StoredResponse } from './store.ts';
 import { memoryStore } from './stores/memory.ts';
 
@@ -59,6 +61,13 @@ export interface CreateFetchOptions {
   now?: () => number;
   /** Bodies larger than this stream through without being stored. Default 8 MiB. */
   maxEntryBytes?: number;
+  /**
+   * Before revalidating a stale response, take the store's lease on its key for this long (ms), so that of the
+   * processes and machines sharing the store only one revalidates it; the others wait for what it stores, at most
+   * this long, then go to the origin themselves. 0 turns it off (requests in one process are still coalesced).
+   * Default 5,000 for stores shared between processes (`store.shared`: SQLite, Redis), else 0.
+   */
+  revalidationLeaseMs?: number;
 }
 
 export interface CachingFetch {
@@ -82,6 +91,10 @@ const CALLER_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', '
  */
 export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
   const now = options.now ?? Date.now;
+  const store = options.store ?? memoryStore();
+  const leaseMs = options.revalidationLeaseMs;
+  if (leaseMs !== undefined && !(leaseMs >= 0))
+    throw new RangeError(`createFetch: revalidationLeaseMs must be >= 0, got ${leaseMs}`);
   const stats: CacheStats = {
     hits: 0,
     misses: 0,
@@ -93,7 +106,7 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
   };
   const ctx: CacheContext = {
     origin: options.fetch ?? globalThis.fetch,
-    guarded: guardStore(options.store ?? memoryStore(), now, (key, op, error) => {
+    guarded: guardStore(store, now, (key, op, error) => {
       stats.storeErrors++;
       reportStoreError(key, op, error);
     }),
@@ -102,6 +115,7 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     maxEntryBytes: options.maxEntryBytes ?? 8 * 1024 * 1024,
     stats,
     inflight: new Map(),
+    leaseMs: leaseMs ?? (store.shared ? 5_000 : 0),
   };
   // A bad URL rejects, as fetch's does, instead of throwing. Not an async function: returning route's promise
   // from one would cost the caller extra microtask hops on every call.
@@ -169,7 +183,8 @@ async function route(ctx: CacheContext, call: Call): Promise<Response> {
   // Fetch's `force-cache` and `only-if-cached` use any stored response, stale or not.
   if (call.mode === 'force-cache' || call.mode === 'only-if-cached')
     return hit(ctx, call, entry, decision, call.mode);
-  if (call.mode === 'no-cache') return revalidate(ctx, call, key, entry, decision, 'request');
+  if (call.mode === 'no-cache')
+    return (await revalidate(ctx, call, key, entry, decision, 'request')).response;
   switch (decision.action) {
     case 'fresh':
       return hit(ctx, call, entry, decision, undefined);
@@ -181,14 +196,11 @@ async function route(ctx: CacheContext, call: Call): Promise<Response> {
     case 'revalidate':
       if ('only-if-cached' in requestDirectives(call.headers)) return gatewayTimeout(call);
       if (call.method === 'HEAD') return headForStale(ctx, call, entry);
-      return revalidate(
-        ctx,
-        call,
-        key,
-        entry,
-        decision,
-        decision.reason.startsWith('request-') ? 'request' : 'stale',
-      );
+      // Only a response that went stale can be revalidated once for many; what no-cache (in the response or the
+      // request) demands is a validation per request.
+      if (decision.reason === 'stale' || decision.reason === 'must-revalidate')
+        return revalidateStale(ctx, call, key, entry, decision);
+      return (await revalidate(ctx, call, key, entry, decision, fwdFor(decision.reason))).response;
   }
 }
 
@@ -214,7 +226,7 @@ async function miss(ctx: CacheContext, call: Call, key: string, fwd: 'uri-miss' 
   const leader = coalesce ? ctx.inflight.get(key) : undefined;
   if (leader) {
     const entry = await abortable(leader, call.signal);
-    if (entry && matchesVary(entry, call.headers) && mayShare(ctx, call, entry)) {
+    if (entry && mayShare(ctx, call, entry)) {
       ctx.stats.hits++;
       const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, collapsed: true };
       return fromStore(ctx, call, entry, currentAgeOf(ctx, entry), report(call.url, 'collapsed', status));
@@ -238,17 +250,6 @@ async function miss(ctx: CacheContext, call: Call, key: string, fwd: 'uri-miss' 
   const { response, stored } = admit(ctx, call, res, key, requestTime, status, fwd);
   stored.then(settle, () => settle(undefined));
   return response;
-}
-
-/**
- * Whether a response that arrived for a concurrent request may answer this one too: yes, even with a zero
- * freshness lifetime, unless the response or this request demands validation (no-cache, max-age, min-fresh).
- */
-function mayShare(ctx: CacheContext, call: Call, entry: StoredResponse): boolean {
-  const decision = evaluateReuse(call.headers, entry, ctx.now(), ctx.policy);
-  return (
-    decision.action !== 'revalidate' || decision.reason === 'stale' || decision.reason === 'must-revalidate'
-  );
 }
 
 /**
@@ -319,6 +320,9 @@ async function headForStale(ctx: CacheContext, call: Call, entry: StoredResponse
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd: 'stale', fwdStatus: res.status, detail: 'head' };
   return relayResponse(call, res, report(call.url, same ? 'head-freshened' : 'head', status), res.body);
 }
+
+/** Why a revalidation went forward (RFC 9211 §2.2): the request asked for it, or the stored response did. */
+const fwdFor = (reason: RevalidateReason) => (reason.startsWith('request-') ? 'request' : 'stale');
 
 /** `Cache-Control: only-if-cached` with nothing usable stored (RFC 9111 §5.2.1.7). */
 function gatewayTimeout(call: Call): Response {

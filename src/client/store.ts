@@ -21,6 +21,11 @@ export interface StoredResponse {
 }
 
 export interface CacheStore {
+  /**
+   * True when other processes or machines may use the same entries (a SQLite file, Redis). createFetch then takes
+   * `lease` before revalidating a stale response, so that only one of them revalidates a key at a time.
+   */
+  readonly shared?: boolean;
   /** All stored variants of `key`, newest first. Never throws for a missing key: returns []. */
   get(key: string): Promise<StoredResponse[]>;
   /** Stores (or replaces) the variant `entry.variant` of `entry.key`. */

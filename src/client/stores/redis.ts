@@ -61,6 +61,8 @@ export function redisStore(target: string | Redis, options: RedisStoreOptions = 
 }
 
 class RedisStore implements CacheStore {
+  /** Entries are seen by every process using the same Redis prefix: revalidations take the lease. */
+  readonly shared = true;
   readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #timeoutMs: number;

@@ -96,6 +96,8 @@ export function sqliteStore(path: string, options: SqliteStoreOptions = {}): Cac
 }
 
 class SqliteStore implements CacheStore {
+  /** Entries are seen by every process using the same file: revalidations take the lease. */
+  readonly shared = true;
   readonly #path: string;
   readonly #maxBytes: number;
   readonly #busyTimeoutMs: number;
