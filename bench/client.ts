@@ -6,7 +6,9 @@
  * - revalidation round trip: every request revalidated (304), against a raw fetch with a hand-set If-None-Match
  *   (and that raw fetch followed by building and reading a Response of the stored 1 KiB body);
  * - memory per cached entry: heap + array buffers delta over 10,000 small entries, each client in its own process;
- * - etagkit with the SQLite and Redis stores.
+ * - etagkit with the SQLite and Redis stores;
+ * - a stale-key stampede over Redis: MACHINES clients, each with its own connection, × CALLERS concurrent requests
+ *   for one stale entry, with and without the revalidation lease.
  *
  * Each cell runs BENCH_SECONDS (default 5) seconds. The origin counts the requests it sees, so a "hit" that went
  * to the network shows up in the table.
@@ -22,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = 5;
 const MEMORY_ENTRIES = 10_000;
+const MACHINES = 4;
+const CALLERS = 25;
 const BODY = 'x'.repeat(1024);
 const self = fileURLToPath(import.meta.url);
 
@@ -29,7 +33,7 @@ type Get = (url: string) => Promise<unknown>;
 
 /**
  * The origin: /fresh/* is fresh for a day, /reval/* must be revalidated (ETag, no-cache; /reval-1ms/* answers 1 ms
- * later), /small/* is tiny. /counts returns (and resets) how many requests each kind got.
+ * later), /slow/* is fresh for a minute and answers revalidations after 50 ms, /small/* is tiny. /counts returns (and resets) how many requests each kind got.
  */
 function serveOrigin(): void {
   const counts = new Map<string, number>();
@@ -56,6 +60,14 @@ function serveOrigin(): void {
       // reval-1ms stands for an origin one millisecond away (a LAN, a fast API), loopback being ~0.1 ms.
       if (kind === 'reval-1ms') setTimeout(answer, 1);
       else answer();
+    } else if (kind === 'slow') {
+      // Fresh for a minute; answers revalidations after 50 ms (a busy API).
+      if (req.headers['if-none-match'] === '"s1"')
+        setTimeout(() => res.writeHead(304, { etag: '"s1"', 'cache-control': 'max-age=60' }).end(), 50);
+      else
+        res
+          .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', etag: '"s1"' })
+          .end(BODY);
     } else if (kind === 'small') {
       res
         .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=86400', etag: '"s"' })
@@ -92,16 +104,27 @@ async function throughput(get: Get, url: string, seconds = SECONDS): Promise<num
 }
 
 /**
- * Requests per second of each contender, measured in ROUNDS interleaved slices of SECONDS / ROUNDS each, so that
- * a burst of load from elsewhere on the machine hits every contender alike. Returns the mean over the rounds.
+ * Requests per second of each contender, measured in `rounds` interleaved slices of SECONDS / `rounds` each, so
+ * that a burst of load from elsewhere on the machine hits every contender alike. Returns each contender's rate in
+ * every round.
  */
-async function interleaved(contenders: [string, Get][], url: string): Promise<Map<string, number>> {
-  const sums = new Map<string, number>();
-  for (let round = 0; round < ROUNDS; round++)
-    for (const [name, get] of contenders)
-      sums.set(name, (sums.get(name) ?? 0) + (await throughput(get, url, SECONDS / ROUNDS)) / ROUNDS);
-  return sums;
+async function interleaved(
+  contenders: [string, Get][],
+  url: string,
+  rounds = ROUNDS,
+): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++)
+    for (const [name, get] of contenders) rates.get(name)!.push(await throughput(get, url, SECONDS / rounds));
+  return rates;
 }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 async function originCounts(base: string): Promise<Record<string, number>> {
   const res = await fetch(`${base}/counts`);
@@ -165,6 +188,46 @@ async function storeClients(
       return { get: async (url) => (await f(url)).arrayBuffer(), close: () => store.close() };
     },
   };
+}
+
+/**
+ * MACHINES createFetch instances on their own Redis connections (one prefix) fill one entry, see it go stale at
+ * once, and each sends CALLERS concurrent requests for it. Returns the origin requests and the callers' latencies.
+ */
+async function stampede(
+  base: string,
+  leaseMs: number,
+): Promise<{ originRequests: number; latencies: number[] } | string> {
+  const { createFetch } = await import('../src/client/index.ts');
+  const { redisStore } = await import('../src/client/stores/redis.ts');
+  const prefix = `etagkit-bench-stampede-${process.pid}-${leaseMs}:`;
+  const stores = Array.from({ length: MACHINES }, () => redisStore('redis://127.0.0.1:6379', { prefix }));
+  try {
+    let skew = 0;
+    const now = () => Date.now() + skew;
+    const machines = stores.map((store) => createFetch({ store, now, revalidationLeaseMs: leaseMs }));
+    const url = `${base}/slow/${leaseMs}`;
+    const first = await machines[0]!(url);
+    if (!first.headers.get('cache-status')?.includes('stored')) return 'the entry was not stored';
+    await first.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the write to Redis completes
+    skew = 120_000; // every machine now sees the entry as stale
+    await originCounts(base);
+    const latencies = await Promise.all(
+      machines.flatMap((f) =>
+        Array.from({ length: CALLERS }, async () => {
+          const started = performance.now();
+          await (await f(url)).arrayBuffer();
+          return performance.now() - started;
+        }),
+      ),
+    );
+    return { originRequests: (await originCounts(base)).slow ?? 0, latencies };
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -236,10 +299,11 @@ export async function run(): Promise<void> {
     const made: [string, { get: Get; close?: () => Promise<void> }][] = [];
     for (const [name, make] of Object.entries(await clients(tmp))) made.push([name, await make()]);
     await originCounts(base);
-    const freshRps = await interleaved(
+    const freshRounds = await interleaved(
       made.map(([name, client]) => [name, client.get]),
       `${base}/fresh/1`,
     );
+    const freshRps = new Map([...freshRounds].map(([name, rates]) => [name, mean(rates)]));
     const freshSeen = (await originCounts(base)).fresh ?? 0;
     for (const [, client] of made) await client.close?.();
     const undiciRps = freshRps.get('undici cache interceptor')!;
@@ -269,8 +333,28 @@ export async function run(): Promise<void> {
       }
     }
 
+    console.log(
+      `\n### Stale stampede over Redis (${MACHINES} machines × ${CALLERS} concurrent requests, revalidation answered after 50 ms)\n`,
+    );
+    console.log('| revalidation lease | origin requests | median latency (ms) | slowest (ms) |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [label, leaseMs] of [
+      ['off (`revalidationLeaseMs: 0`): one per machine', 0],
+      ['on (default with Redis, 5 s)', 5_000],
+    ] as const) {
+      const result = await stampede(base, leaseMs);
+      if (typeof result === 'string') console.log(`| ${label} | n/a (${result}) | | |`);
+      else
+        console.log(
+          `| ${label} | ${result.originRequests} | ${median(result.latencies).toFixed(1)} | ${Math.max(...result.latencies).toFixed(1)} |`,
+        );
+    }
+    console.log(
+      '\nWithin one machine concurrent requests always share one revalidation; the lease makes the other machines' +
+        ' wait for its result in the store (polled after 5 ms, then a quarter longer each time, at most every 50 ms) instead of asking the origin too.',
+    );
+
     console.log('\n### Revalidation round trip (every request revalidated, origin answers 304)\n');
-    console.log(`${ROUNDS} interleaved rounds of ${SECONDS / ROUNDS} s per client.\n`);
     const { createFetch } = await import('../src/client/index.ts');
     const cached = createFetch();
     const undici = await import('undici');
@@ -293,24 +377,34 @@ export async function run(): Promise<void> {
     ];
     for (const path of ['reval', 'reval-1ms']) {
       await originCounts(base);
-      const revalRps = await interleaved(reval, `${base}/${path}/1`);
+      // Twice the rounds of the other sections, and each round's latency compared with raw fetch's in the same
+      // round: loopback latency drifts by ±20 % over seconds, which a mean over rounds would fold into the ratio.
+      const rounds = 2 * ROUNDS;
+      const revalRounds = await interleaved(reval, `${base}/${path}/1`, rounds);
       const revalSeen = (await originCounts(base))[path] ?? 0;
-      const rawRps = revalRps.get(reval[0]![0])!;
+      const raw = revalRounds.get(reval[0]![0])!;
       console.log(
         path === 'reval'
-          ? '#### Loopback origin (answers at once)\n'
+          ? `#### Loopback origin (answers at once)\n\n${rounds} interleaved rounds of ${SECONDS / rounds} s per client.\n`
           : '\n#### Origin 1 ms away (answers after a 1 ms timer)\n',
       );
-      console.log('| client | req/s | mean latency (µs) | latency vs raw fetch |');
+      console.log('| client | req/s | mean latency (µs) | latency vs raw fetch, median of rounds (range) |');
       console.log('| --- | ---: | ---: | ---: |');
-      for (const [name, rps] of revalRps)
-        console.log(`| ${name} | ${fmt(rps)} | ${fmt(1e6 / rps)} | ${ratio(rawRps, rps)} |`);
+      for (const [name, rates] of revalRounds) {
+        const ratios = rates.map((rps, i) => raw[i]! / rps);
+        const spread = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+        const rps = mean(rates);
+        console.log(
+          `| ${name} | ${fmt(rps)} | ${fmt(1e6 / rps)} | ${median(ratios).toFixed(2)}× (${spread}) |`,
+        );
+      }
       console.log(`\nThe origin answered ${fmt(revalSeen)} requests here: every request reached it.`);
       if (path === 'reval')
         console.log(
           '\nThe first three rows share the global dispatcher (one keep-alive connection) and read the body they' +
-            " get: the raw 304 has none, etagkit's answer is the stored 200 with its 1 KiB body. The second row is" +
-            ' the floor for any cache that answers a 304 with the stored body.',
+            " get: the raw 304 has none, etagkit's answer is the stored 200 with its 1 KiB body. The second row" +
+            ' builds and reads a Response of the stored body after the raw 304, as a cache built on plain' +
+            ' `Response` objects would.',
         );
     }
     await dispatcher.close();

@@ -242,7 +242,7 @@ function sharedResult(
 }
 
 /** Longest pause between two looks at the store while a peer revalidates. */
-const MAX_POLL_MS = 100;
+const MAX_POLL_MS = 50;
 
 /**
  * Waits while a peer holds the lease on revalidating `key`, looking at the store with growing pauses: resolves with
@@ -256,7 +256,7 @@ async function awaitPeer(
   entry: StoredResponse,
 ): Promise<StoredResponse | 'leased' | 'timeout'> {
   const deadline = performance.now() + ctx.leaseMs;
-  for (let pause = 5; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+  for (let pause = 5; ; pause = Math.min(pause * 1.25, MAX_POLL_MS)) {
     const left = deadline - performance.now();
     if (left <= 0) return 'timeout';
     // An abort rejects with the signal's reason, as fetch does (the timer's own error only wraps it).
