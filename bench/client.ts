@@ -6,7 +6,7 @@
  * - revalidation round trip: every request revalidated (304), against a raw fetch with a hand-set If-None-Match
  *   (and that raw fetch followed by building and reading a Response of the stored 1 KiB body);
  * - memory per cached entry: heap + array buffers delta over 10,000 small entries, each client in its own process;
- * - etagkit with the SQLite and Redis stores;
+ * - etagkit with the SQLite and Redis stores: fresh hits, and revalidations with and without the lease;
  * - a stale-key stampede over Redis: MACHINES clients, each with its own connection, × CALLERS concurrent requests
  *   for one stale entry, with and without the revalidation lease.
  *
@@ -33,7 +33,8 @@ type Get = (url: string) => Promise<unknown>;
 
 /**
  * The origin: /fresh/* is fresh for a day, /reval/* must be revalidated (ETag, no-cache; /reval-1ms/* answers 1 ms
- * later), /slow/* is fresh for a minute and answers revalidations after 50 ms, /small/* is tiny. /counts returns (and resets) how many requests each kind got.
+ * later), /stale/* is stale at once (max-age=0, ETag), /slow/* is fresh for a minute and answers revalidations
+ * after 50 ms, /small/* is tiny. /counts returns (and resets) how many requests each kind got.
  */
 function serveOrigin(): void {
   const counts = new Map<string, number>();
@@ -60,6 +61,14 @@ function serveOrigin(): void {
       // reval-1ms stands for an origin one millisecond away (a LAN, a fast API), loopback being ~0.1 ms.
       if (kind === 'reval-1ms') setTimeout(answer, 1);
       else answer();
+    } else if (kind === 'stale') {
+      // Stale at once (max-age=0, not no-cache): a revalidation that takes the store lease.
+      if (req.headers['if-none-match'] === '"t1"')
+        res.writeHead(304, { etag: '"t1"', 'cache-control': 'max-age=0' }).end();
+      else
+        res
+          .writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=0', etag: '"t1"' })
+          .end(BODY);
     } else if (kind === 'slow') {
       // Fresh for a minute; answers revalidations after 50 ms (a busy API).
       if (req.headers['if-none-match'] === '"s1"')
@@ -170,21 +179,23 @@ async function clients(
   };
 }
 
+/** etagkit on each persistent store, each client with a store of its own; `revalidationLeaseMs` as given. */
 async function storeClients(
   tmp: string,
-): Promise<Record<string, () => Promise<{ get: Get; close: () => Promise<void> }>>> {
+): Promise<Record<string, (leaseMs?: number) => Promise<{ get: Get; close: () => Promise<void> }>>> {
   const { createFetch } = await import('../src/client/index.ts');
+  let n = 0;
   return {
-    'etagkit + sqliteStore': async () => {
+    'etagkit + sqliteStore': async (revalidationLeaseMs) => {
       const { sqliteStore } = await import('../src/client/stores/sqlite.ts');
-      const store = sqliteStore(join(tmp, 'bench.db'));
-      const f = createFetch({ store });
+      const store = sqliteStore(join(tmp, `bench-${n++}.db`));
+      const f = createFetch({ store, revalidationLeaseMs });
       return { get: async (url) => (await f(url)).arrayBuffer(), close: () => store.close() };
     },
-    'etagkit + redisStore': async () => {
+    'etagkit + redisStore': async (revalidationLeaseMs) => {
       const { redisStore } = await import('../src/client/stores/redis.ts');
-      const store = redisStore('redis://127.0.0.1:6379', { prefix: `etagkit-bench-${process.pid}:` });
-      const f = createFetch({ store });
+      const store = redisStore('redis://127.0.0.1:6379', { prefix: `etagkit-bench-${process.pid}-${n++}:` });
+      const f = createFetch({ store, revalidationLeaseMs });
       return { get: async (url) => (await f(url)).arrayBuffer(), close: () => store.close() };
     },
   };
@@ -254,6 +265,52 @@ async function measureMemory(name: string, base: string): Promise<void> {
   await client.close?.();
   rmSync(tmp, { recursive: true, force: true });
   process.exit(0);
+}
+
+/**
+ * Twice the rounds of the other sections, and each round's latency compared with raw fetch's in the same round:
+ * loopback latency drifts by ±20 % over seconds, which a mean over rounds would fold into the ratio.
+ */
+const REVAL_ROUNDS = 2 * ROUNDS;
+
+/** Child process: every request revalidated, each contender in turn; prints each one's rate in every round. */
+async function measureRevalidation(base: string, path: string): Promise<void> {
+  const { createFetch } = await import('../src/client/index.ts');
+  const cached = createFetch();
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent().compose(undici.interceptors.cache());
+  const stored = new TextEncoder().encode(BODY);
+  const contenders: [string, Get][] = [
+    [
+      'raw fetch + hand-set If-None-Match',
+      async (url) => (await fetch(url, { headers: { 'if-none-match': '"r1"' } })).arrayBuffer(),
+    ],
+    [
+      'raw fetch + If-None-Match, then `new Response(stored 1 KiB)` read',
+      async (url) => {
+        await (await fetch(url, { headers: { 'if-none-match': '"r1"' } })).arrayBuffer();
+        return new Response(stored).arrayBuffer();
+      },
+    ],
+    ['etagkit (304 → stored 200)', async (url) => (await cached(url)).arrayBuffer()],
+    ['undici cache interceptor', async (url) => (await undici.fetch(url, { dispatcher })).arrayBuffer()],
+  ];
+  const rates = await interleaved(contenders, `${base}/${path}/1`, REVAL_ROUNDS);
+  await dispatcher.close();
+  process.stdout.write(`${JSON.stringify([...rates])}\n`);
+  process.exit(0);
+}
+
+async function revalidationRates(base: string, path: string): Promise<Map<string, number[]>> {
+  const child = spawn(process.execPath, [self, '--revalidation', base, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return new Map(JSON.parse(out.trim().split('\n').pop() ?? '[]') as [string, number[]][]);
 }
 
 async function memoryOf(name: string, base: string): Promise<{ perEntry: number; refetched: number }> {
@@ -333,6 +390,34 @@ export async function run(): Promise<void> {
       }
     }
 
+    console.log('\n### Revalidation with persistent stores: what the lease costs\n');
+    console.log(
+      'Every request revalidates a `max-age=0` response (origin answers 304), sequential requests.\n',
+    );
+    console.log(
+      '| store | lease on (default), req/s | lease off, req/s | cost of the lease per revalidation (µs) |',
+    );
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [name, make] of Object.entries(await storeClients(tmp))) {
+      try {
+        const withLease = await make();
+        const without = await make(0);
+        const rates = await interleaved(
+          [
+            ['on', withLease.get],
+            ['off', without.get],
+          ],
+          `${base}/stale/${name.length}`,
+        );
+        await Promise.all([withLease.close(), without.close()]);
+        const on = mean(rates.get('on')!);
+        const off = mean(rates.get('off')!);
+        console.log(`| ${name} | ${fmt(on)} | ${fmt(off)} | ${(1e6 / on - 1e6 / off).toFixed(0)} |`);
+      } catch (error) {
+        console.log(`| ${name} | n/a (${(error as Error).message}) | | |`);
+      }
+    }
+
     console.log(
       `\n### Stale stampede over Redis (${MACHINES} machines × ${CALLERS} concurrent requests, revalidation answered after 50 ms)\n`,
     );
@@ -355,37 +440,17 @@ export async function run(): Promise<void> {
     );
 
     console.log('\n### Revalidation round trip (every request revalidated, origin answers 304)\n');
-    const { createFetch } = await import('../src/client/index.ts');
-    const cached = createFetch();
-    const undici = await import('undici');
-    const dispatcher = new undici.Agent().compose(undici.interceptors.cache());
-    const stored = new TextEncoder().encode(BODY);
-    const reval: [string, Get][] = [
-      [
-        'raw fetch + hand-set If-None-Match',
-        async (url) => (await fetch(url, { headers: { 'if-none-match': '"r1"' } })).arrayBuffer(),
-      ],
-      [
-        'raw fetch + If-None-Match, then `new Response(stored 1 KiB)` read',
-        async (url) => {
-          await (await fetch(url, { headers: { 'if-none-match': '"r1"' } })).arrayBuffer();
-          return new Response(stored).arrayBuffer();
-        },
-      ],
-      ['etagkit (304 → stored 200)', async (url) => (await cached(url)).arrayBuffer()],
-      ['undici cache interceptor', async (url) => (await undici.fetch(url, { dispatcher })).arrayBuffer()],
-    ];
+    console.log(
+      'Measured in a child process of its own, so that the heap left by the sections above weighs on no row.\n',
+    );
     for (const path of ['reval', 'reval-1ms']) {
       await originCounts(base);
-      // Twice the rounds of the other sections, and each round's latency compared with raw fetch's in the same
-      // round: loopback latency drifts by ±20 % over seconds, which a mean over rounds would fold into the ratio.
-      const rounds = 2 * ROUNDS;
-      const revalRounds = await interleaved(reval, `${base}/${path}/1`, rounds);
+      const revalRounds = await revalidationRates(base, path);
       const revalSeen = (await originCounts(base))[path] ?? 0;
-      const raw = revalRounds.get(reval[0]![0])!;
+      const raw = [...revalRounds.values()][0]!;
       console.log(
         path === 'reval'
-          ? `#### Loopback origin (answers at once)\n\n${rounds} interleaved rounds of ${SECONDS / rounds} s per client.\n`
+          ? `#### Loopback origin (answers at once)\n\n${REVAL_ROUNDS} interleaved rounds of ${SECONDS / REVAL_ROUNDS} s per client.\n`
           : '\n#### Origin 1 ms away (answers after a 1 ms timer)\n',
       );
       console.log('| client | req/s | mean latency (µs) | latency vs raw fetch, median of rounds (range) |');
@@ -407,7 +472,6 @@ export async function run(): Promise<void> {
             ' `Response` objects would.',
         );
     }
-    await dispatcher.close();
 
     console.log(
       `\n### Memory per cached entry (${MEMORY_ENTRIES.toLocaleString('en-US')} entries, 10-byte bodies)\n`,
@@ -427,5 +491,7 @@ export async function run(): Promise<void> {
 if (import.meta.main) {
   if (process.argv[2] === '--origin') serveOrigin();
   else if (process.argv[2] === '--memory') await measureMemory(process.argv[3]!, process.argv[4]!);
+  else if (process.argv[2] === '--revalidation')
+    await measureRevalidation(process.argv[3]!, process.argv[4]!);
   else await run();
 }
