@@ -212,24 +212,28 @@ class StoredBodyResponse extends UrlResponse {
     return this.#read || (this.#stream !== undefined && disturbed(this.#stream));
   }
 
-  /** A copy of the bytes, once; through the stream when the caller has already taken it. */
-  #take(): Promise<Uint8Array<ArrayBuffer>> {
+  /**
+   * The bytes, once: the stored ones themselves (callers that hand them out copy them), or those read from the
+   * stream when the caller has already taken it.
+   */
+  #take(): Promise<Uint8Array> {
     const stream = this.#stream;
     if (this.#read || stream?.locked || (stream && disturbed(stream)))
       return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.#read = true;
     if (stream) return new Response(stream).bytes();
-    return Promise.resolve(this.#bytes.slice());
+    return Promise.resolve(this.#bytes);
   }
 
   override arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#take().then((bytes) => bytes.buffer);
+    return this.#take().then((bytes) => bytes.slice().buffer);
   }
 
   override bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#take();
+    return this.#take().then((bytes) => bytes.slice());
   }
 
+  // Decoded straight from the stored bytes: no copy.
   override text(): Promise<string> {
     return this.#take().then((bytes) => utf8.decode(bytes));
   }
@@ -240,11 +244,11 @@ class StoredBodyResponse extends UrlResponse {
 
   // Rare enough to hand to a plain Response, which derives the type from Content-Type as the standard says.
   override blob(): Promise<Blob> {
-    return this.#take().then((bytes) => new Response(bytes, { headers: this.headers }).blob());
+    return this.#take().then((bytes) => new Response(bytes.slice(), { headers: this.headers }).blob());
   }
 
   override formData(): Promise<FormData> {
-    return this.#take().then((bytes) => new Response(bytes, { headers: this.headers }).formData());
+    return this.#take().then((bytes) => new Response(bytes.slice(), { headers: this.headers }).formData());
   }
 
   override clone(): Response {
