@@ -93,6 +93,23 @@ describe('guardStore', () => {
     assert.equal(await g.lease('k', 1000), true);
   });
 
+  it('while the store is bypassed, a lease is granted without asking it', async () => {
+    let leases = 0;
+    const lease = () => {
+      leases++;
+      return Promise.reject(new Error('down'));
+    };
+    const store = { ...failing(), lease };
+    const g = guardStore(
+      store,
+      () => 0,
+      () => {},
+    );
+    assert.equal(await g.lease('k', 1000), true);
+    assert.equal(await g.lease('k', 1000), true);
+    assert.equal(leases, 1, 'the failure put the store aside; the second lease did not wait on it');
+  });
+
   it('a lookup waits for a tracked write of its key', async () => {
     const store = memoryStore();
     const g = guardStore(

@@ -93,6 +93,7 @@ export function guardStore(
       }
     },
     async lease(key, ttlMs) {
+      if (now() < downUntil) return true; // nobody to coordinate with: revalidate rather than wait on a timeout
       try {
         return await store.lease(key, ttlMs);
       } catch (error) {
