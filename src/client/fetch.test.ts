@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { parseCacheStatus } from '../core/index.ts';
 import { createFetch, type DecisionMessage } from './fetch.ts';
 import type { CacheStore } from './store.ts';
@@ -737,4 +738,124 @@ describe('createFetch: a store that keeps failing', () => {
     await back.text();
     assert.equal(status(await f(URL_A))?.hit, true);
   });
+});
+
+describe('createFetch: whatever the origin says', () => {
+  const directive = fc.constantFrom(
+    'max-age=0',
+    'max-age=60',
+    'max-age=-1',
+    'max-age=abc',
+    's-maxage=30',
+    'no-cache',
+    'no-store',
+    'private',
+    'public',
+    'must-revalidate',
+    'immutable',
+    'stale-while-revalidate=30',
+    'stale-if-error=30',
+    'no-cache="x-a"',
+    '"',
+    '',
+  );
+  const headerValue = fc.oneof(
+    fc.constantFrom(
+      '"a"',
+      'W/"a"',
+      '"b"',
+      '*',
+      'garbage',
+      '',
+      'Sun, 06 Nov 1994 08:49:37 GMT',
+      '-1',
+      '99999999999',
+    ),
+    fc.string({ maxLength: 12 }).map((s) => s.replace(/[\r\n\0]/g, '')),
+  );
+  const response = fc.record({
+    status: fc.constantFrom(200, 203, 204, 206, 301, 304, 404, 410, 500, 503),
+    cacheControl: fc.array(directive, { maxLength: 4 }).map((d) => d.join(', ')),
+    etag: fc.option(headerValue),
+    lastModified: fc.option(headerValue),
+    expires: fc.option(headerValue),
+    age: fc.option(headerValue),
+    vary: fc.option(fc.constantFrom('accept', 'Accept, X-A', '*', '')),
+    body: fc.string({ maxLength: 8 }),
+  });
+  const request = fc.record({
+    cacheControl: fc.option(fc.array(directive, { maxLength: 2 }).map((d) => d.join(', '))),
+    accept: fc.option(fc.constantFrom('text/html', 'application/json')),
+    range: fc.option(fc.constantFrom('bytes=0-1', 'bytes=5-', 'bytes=x', 'bytes=0-0,2-3')),
+    method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST'),
+    mode: fc.constantFrom<RequestCache>(
+      'default',
+      'default',
+      'no-cache',
+      'force-cache',
+      'reload',
+      'no-store',
+    ),
+    advance: fc.nat(120),
+    parallel: fc.integer({ min: 1, max: 3 }),
+  });
+
+  for (const lease of [false, true])
+    it(`never throws nor hangs, never hands out the 304 to its own validators, always says what it did${lease ? ' (two clients, one store, a lease)' : ''}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(request, response), { minLength: 1, maxLength: 8 }),
+          async (steps) => {
+            const c = clock();
+            const sent = new Set<string>();
+            let next = steps[0]![1];
+            const o = origin(() => {
+              const h = new Headers({ date: date(c.t) });
+              if (next.cacheControl) h.set('cache-control', next.cacheControl);
+              for (const [name, value] of [
+                ['etag', next.etag],
+                ['last-modified', next.lastModified],
+                ['expires', next.expires],
+                ['age', next.age],
+                ['vary', next.vary],
+              ] as const)
+                if (value !== null) h.set(name, value);
+              const nullBody = next.status === 204 || next.status === 304;
+              if (!nullBody) sent.add(next.body);
+              return new Response(nullBody ? null : next.body, { status: next.status, headers: h });
+            });
+            const f = createFetch({ fetch: o.fetch, now: c.now });
+            for (const [req, res] of steps) {
+              next = res;
+              c.advance(req.advance);
+              const headers = new Headers();
+              if (req.cacheControl !== null) headers.set('cache-control', req.cacheControl);
+              if (req.accept !== null) headers.set('accept', req.accept);
+              if (req.range !== null) headers.set('range', req.range);
+              // Several at once exercise coalescing and shared revalidations.
+              const calls = Array.from({ length: req.parallel }, () =>
+                f(URL_A, { method: req.method, headers, cache: req.mode }),
+              );
+              const hung = new Promise<never>((_, reject) =>
+                setTimeout(() => reject(new Error('hung')), 2_000).unref(),
+              );
+              for (const answer of await Promise.race([Promise.all(calls), hung])) {
+                const body = await answer.text();
+                if (req.method === 'HEAD') assert.equal(body, '');
+                else if (answer.status === 200)
+                  assert.ok(body === '' || sent.has(body), `a body nobody sent: ${body}`);
+                // A 304 reaches the caller only as the origin's answer to a request without validators (a broken
+                // origin), never as the answer to a validator etagkit added itself.
+                if (answer.status === 304) {
+                  const last = o.seen.at(-1)!.headers;
+                  assert.ok(!last.has('if-none-match') && !last.has('if-modified-since'), 'our 304 leaked');
+                }
+                assert.equal(status(answer)?.cache, 'etagkit');
+              }
+            }
+          },
+        ),
+        { numRuns: lease ? 100 : 300 },
+      );
+    });
 });

@@ -79,7 +79,10 @@ export function relayResponse(
   if (res.status < 200 || res.status > 599) return res; // Response() cannot represent it; pass it unchanged
   const headers = new Headers(res.headers);
   appendCacheStatus(headers, res.headers.get('cache-status') ?? undefined, cacheStatus);
-  return responseFor(res.url || call.url, NULL_BODY_STATUSES.has(res.status) ? null : body, {
+  // A response to HEAD has no content (RFC 9110 §9.3.2), whatever a custom `fetch` hands over.
+  const content = carriesBody(call.method, res.status) ? body : null;
+  if (body && !content) body.cancel().catch(() => {});
+  return responseFor(res.url || call.url, content, {
     status: res.status,
     statusText: res.statusText,
     headers,
