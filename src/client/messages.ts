@@ -190,11 +190,11 @@ function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array<ArrayBuffer>> 
 }
 
 /**
- * A Response of stored bytes that reads them without a web stream: `arrayBuffer()`, `bytes()`, `text()` and
- * `json()` return a copy at once, and `body` makes a byte stream only when someone asks for it. A Response
- * constructed on bytes reads them through a ReadableStream and a reader, which took as long as the rest of a
- * loopback revalidation (bench/RESULTS.md). Reading state follows the Fetch standard: a second read, or a read or
- * `clone()` after the stream was locked or read, fails with a TypeError.
+ * A Response of stored bytes that reads them without a web stream: `arrayBuffer()` and `bytes()` return a copy at
+ * once, `text()` and `json()` decode the stored bytes, and `body` makes a byte stream only when someone asks for
+ * it. A Response constructed on bytes reads them through a ReadableStream and a reader; skipping that made fresh
+ * hits about twice as fast (bench/RESULTS.md). Reading state follows the Fetch standard: a second read, or a read
+ * or `clone()` after the stream was locked or read, fails with a TypeError.
  */
 class StoredBodyResponse extends UrlResponse {
   readonly #bytes: Uint8Array;
