@@ -4,7 +4,8 @@
  *
  * - fresh-hit throughput: `await f(url); await res.arrayBuffer()` in a loop on a fresh stored response;
  * - revalidation round trip: every request revalidated (304), against a raw fetch with a hand-set If-None-Match
- *   (and that raw fetch followed by building and reading a Response of the stored 1 KiB body);
+ *   (and that raw fetch followed by building and reading a Response of the stored 1 KiB body), in a process of
+ *   its own, each round's latency compared with raw fetch's in the same round;
  * - memory per cached entry: heap + array buffers delta over 10,000 small entries, each client in its own process;
  * - etagkit with the SQLite and Redis stores: fresh hits, and revalidations with and without the lease;
  * - a stale-key stampede over Redis: MACHINES clients, each with its own connection, × CALLERS concurrent requests
