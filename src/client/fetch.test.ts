@@ -531,6 +531,53 @@ describe('createFetch: bodies and the store', () => {
     assert.equal(f.stats().revalidations, 1);
   });
 
+  it('requests waiting on a revalidation that got a new representation get the new one', async () => {
+    const c = clock();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const o = origin(async (_req, n) => {
+      if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
+      await gate;
+      return new Response('v2', { headers: { etag: '"2"', 'cache-control': 'max-age=10' } });
+    });
+    const f = createFetch({ fetch: o.fetch, now: c.now });
+    await (await f(URL_A)).text();
+    c.advance(20);
+    const pending = Array.from({ length: 3 }, () => f(URL_A));
+    await new Promise((r) => setImmediate(r));
+    release();
+    const responses = await Promise.all(pending);
+    assert.deepEqual(await Promise.all(responses.map((r) => r.text())), ['v2', 'v2', 'v2']);
+    assert.equal(o.seen.length, 2);
+    assert.equal(responses[0]!.headers.get('etag'), '"2"');
+  });
+
+  it('a request past the stale-while-revalidate window joins the background revalidation under way', async () => {
+    const c = clock();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const o = origin(async (_req, n) => {
+      if (n === 1)
+        return new Response('v1', {
+          headers: { etag: '"1"', 'cache-control': 'max-age=10, stale-while-revalidate=10' },
+        });
+      await gate;
+      return new Response(null, { status: 304, headers: { etag: '"1"', 'cache-control': 'max-age=60' } });
+    });
+    const f = createFetch({ fetch: o.fetch, now: c.now });
+    await (await f(URL_A)).text();
+    c.advance(15); // within stale-while-revalidate: served stale, revalidated in the background
+    assert.equal(status(await f(URL_A))?.detail, 'stale-while-revalidate');
+    c.advance(10); // past it: this one must wait for a revalidation, and waits for the one under way
+    const waiting = f(URL_A);
+    await new Promise((r) => setImmediate(r));
+    release();
+    const res = await waiting;
+    assert.equal(await res.text(), 'v1');
+    assert.equal(status(res)?.collapsed, true);
+    assert.equal(o.seen.length, 2, 'the background revalidation was the only one');
+  });
+
   it('does not share a revalidation whose result must be validated again (no-cache)', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
