@@ -15,9 +15,12 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import Koa from 'koa';
+import koaCompress from 'koa-compress';
 import { conditional as expressConditional } from '../src/adapters/express.ts';
 import { conditional as fastifyConditional } from '../src/adapters/fastify.ts';
 import { conditional as honoConditional } from '../src/adapters/hono.ts';
+import { conditional as koaConditional } from '../src/adapters/koa.ts';
 import { etagFromContent } from '../src/core/index.ts';
 
 /** Big enough for every middleware's threshold (1 KB). */
@@ -153,4 +156,36 @@ describe('hono + compress', () => {
       assert.equal(again.status, 304);
     });
   });
+});
+
+describe('koa + koa-compress', () => {
+  function app(order: 'compress-first' | 'conditional-first') {
+    const a = new Koa();
+    const conditional = koaConditional({
+      validate: (ctx) => (ctx.path === '/validated' ? { etag: VERSION_TAG } : undefined),
+    });
+    const compress = koaCompress({ threshold: 1024 });
+    if (order === 'compress-first') a.use(compress).use(conditional);
+    else a.use(conditional).use(compress);
+    a.use((ctx) => {
+      ctx.type = 'application/json';
+      ctx.body = BODY;
+    });
+    return a.callback();
+  }
+  test('koa-compress mounted first (recommended): tags name identity bytes, "-gzip" suffix', () =>
+    withServer(app('compress-first'), (url) => checkEncodings(url, 'identity')));
+  test('koa-compress mounted after: the validated tag is suffixed; a hashed body, now a gzip stream, gets none', () =>
+    withServer(app('conditional-first'), async (url) => {
+      const zipped = await get(`${url}/validated`, GZIP);
+      assert.equal(zipped.headers['content-encoding'], 'gzip');
+      assert.equal(zipped.headers.etag, '"v7-gzip"');
+      const again = await get(`${url}/validated`, { ...GZIP, 'if-none-match': '"v7-gzip"' });
+      assert.equal(again.status, 304);
+      // Streams are never buffered to be hashed: no tag rather than one naming the wrong bytes.
+      const hashed = await get(`${url}/hashed`, GZIP);
+      assert.equal(hashed.headers['content-encoding'], 'gzip');
+      assert.equal(hashed.headers.etag, undefined);
+      assert.equal((await get(`${url}/hashed`, {})).headers.etag, etagFromContent(BODY));
+    }));
 });
