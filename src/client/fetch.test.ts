@@ -664,6 +664,30 @@ describe('createFetch: bodies and the store', () => {
     assert.equal(o.seen.length, 1);
   });
 
+  it('a store that fails while a peer holds the lease: the request goes to the origin at once', async () => {
+    const c = clock();
+    const o = origin(() => new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } }));
+    const inner = memoryStore();
+    let failing = false;
+    const store: CacheStore = {
+      ...inner,
+      get: (key) => (failing ? Promise.reject(new Error('connection lost')) : inner.get(key)),
+      lease: async () => {
+        failing = true; // a peer holds the lease, and then the store goes away
+        return false;
+      },
+    };
+    const f = createFetch({ fetch: o.fetch, now: c.now, store, revalidationLeaseMs: 60_000 });
+    await (await f(URL_A)).text();
+    c.advance(20);
+    const started = performance.now();
+    const res = await f(URL_A);
+    assert.equal(await res.text(), 'v1');
+    assert.ok(performance.now() - started < 1_000, 'did not wait out the lease');
+    assert.equal(o.seen.length, 2);
+    assert.equal(f.stats().storeErrors, 1);
+  });
+
   it('rejects a negative revalidationLeaseMs', () => {
     assert.throws(() => createFetch({ revalidationLeaseMs: -1 }), RangeError);
   });
