@@ -38,6 +38,13 @@ function clock(start = T0) {
 }
 
 const date = (t: number) => new Date(t).toUTCString();
+
+/** A promise the test opens when it chooses: an origin that awaits `gate` answers once `release()` is called. */
+function gated() {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  return { gate, release };
+}
 const status = (res: Response) => parseCacheStatus(res.headers.get('cache-status'))[0];
 
 describe('createFetch: freshness', () => {
@@ -297,8 +304,7 @@ describe('createFetch: Vary, HEAD, invalidation', () => {
 describe('createFetch: RFC 5861', () => {
   it('stale-while-revalidate serves stale and revalidates once in the background', async () => {
     const c = clock();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1)
         return new Response('v1', { headers: { 'cache-control': 'max-age=1, stale-while-revalidate=60' } });
@@ -454,8 +460,7 @@ describe('createFetch: bodies and the store', () => {
   });
 
   it('coalesces concurrent identical requests into one origin request', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async () => {
       await gate;
       return new Response('shared', { headers: { 'cache-control': 'max-age=60' } });
@@ -471,8 +476,7 @@ describe('createFetch: bodies and the store', () => {
   });
 
   it('coalesces requests that differ only in headers the response does not vary on', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (req) => {
       await gate;
       return new Response(`lang=${req.headers.get('accept-language')}`, {
@@ -493,8 +497,7 @@ describe('createFetch: bodies and the store', () => {
   });
 
   it('does not share a no-cache response between concurrent requests', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1) await gate;
       return new Response(`r${n}`, { headers: { 'cache-control': 'no-cache' } });
@@ -509,8 +512,7 @@ describe('createFetch: bodies and the store', () => {
 
   it('revalidates a stale response once for concurrent requests; the others get its result', async () => {
     const c = clock();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (req, n) => {
       if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
       assert.equal(req.headers.get('if-none-match'), '"1"');
@@ -533,8 +535,7 @@ describe('createFetch: bodies and the store', () => {
 
   it('requests waiting on a revalidation that got a new representation get the new one', async () => {
     const c = clock();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
       await gate;
@@ -554,8 +555,7 @@ describe('createFetch: bodies and the store', () => {
 
   it('a request past the stale-while-revalidate window joins the background revalidation under way', async () => {
     const c = clock();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1)
         return new Response('v1', {
@@ -579,8 +579,7 @@ describe('createFetch: bodies and the store', () => {
   });
 
   it('does not share a revalidation whose result must be validated again (no-cache)', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'no-cache' } });
       if (n === 2) await gate;
@@ -598,8 +597,7 @@ describe('createFetch: bodies and the store', () => {
 
   it('with a lease, a second client on the same store waits for the first one’s revalidation', async () => {
     const c = clock();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const o = origin(async (_req, n) => {
       if (n === 1) return new Response('v1', { headers: { etag: '"1"', 'cache-control': 'max-age=10' } });
       await gate;
