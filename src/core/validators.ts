@@ -5,10 +5,9 @@
  * only has to change when the bytes change; nobody gains by forging one for their own cache. The byte length is
  * part of the tag, so a collision would also need equal lengths.
  */
-import xxhash from 'xxhash-wasm';
 import { formatEntityTag } from './entity-tag.ts';
+import { createHasher64, hash64 } from './xxh64.ts';
 
-const { h64Raw, create64 } = await xxhash();
 const encoder = new TextEncoder();
 
 function toBytes(content: string | ArrayBufferView | ArrayBuffer): Uint8Array {
@@ -31,8 +30,8 @@ function contentTag(hash: bigint, length: number): string {
  */
 export function etagFromContent(content: string | ArrayBufferView | ArrayBuffer): string {
   const bytes = toBytes(content);
-  if (bytes.byteLength <= ONE_SHOT_MAX) return contentTag(h64Raw(bytes, 0n), bytes.byteLength);
-  return contentTag(feed(create64(0n), bytes).digest(), bytes.byteLength);
+  if (bytes.byteLength <= ONE_SHOT_MAX) return contentTag(hash64(bytes), bytes.byteLength);
+  return contentTag(feed(createHasher64(), bytes).digest(), bytes.byteLength);
 }
 
 /**
@@ -66,7 +65,7 @@ export interface ContentTagger {
  * response.headers.set('etag', tagger.digest());
  */
 export function createContentTagger(): ContentTagger {
-  const hasher = create64(0n);
+  const hasher = createHasher64();
   let length = 0;
   return {
     update(chunk) {
@@ -108,7 +107,7 @@ export function etagFromVersion(
   } else if (typeof version === 'string') {
     tag = /^[\x21\x23-\x7e]{1,64}$/.test(version)
       ? version
-      : `h-${h64Raw(encoder.encode(version), 0n).toString(16)}`;
+      : `h-${hash64(encoder.encode(version)).toString(16)}`;
   } else {
     throw new TypeError(`etagFromVersion: expected a number, bigint, string or Date, got ${typeof version}`);
   }

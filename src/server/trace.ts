@@ -36,11 +36,12 @@ interface Channel {
   publish(message: unknown): void;
 }
 
-// Optional: diagnostics_channel exists in Node, Deno and Bun; elsewhere only onDecision reports.
-const channel: Channel | undefined = await import('node:diagnostics_channel').then(
-  (dc) => dc.channel(DECISION_CHANNEL),
-  () => undefined,
-);
+// Optional: diagnostics_channel exists in Node, Deno and Bun; elsewhere only onDecision reports. Loaded without
+// a top-level await, so that the package can be require()d.
+const diagnostics = (
+  globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
+).process?.getBuiltinModule?.('node:diagnostics_channel') as { channel(name: string): Channel } | undefined;
+const channel: Channel | undefined = diagnostics?.channel(DECISION_CHANNEL);
 
 /** Whether anyone listens; call before building a trace. */
 export function tracing(onDecision: ((trace: DecisionTrace) => void) | undefined): boolean {
