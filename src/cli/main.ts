@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /** The `etagkit` command: a thin shell over the library. */
+import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
 
 const USAGE = `usage: etagkit <command> [options]
 
 commands:
   serve <dir>   serve static files with strong ETags, 304/412, Range and guarded writes
+  help [cmd]    this text, or a command's options
+  version       the installed version (also --version)
 
 Run "etagkit <command> --help" for a command's options.`;
 
@@ -13,13 +16,37 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
 };
 
-const [name, ...args] = process.argv.slice(2);
-if (name === undefined || name === '--help' || name === '-h') {
-  console.log(USAGE);
-  process.exitCode = name === undefined ? 2 : 0;
-} else if (!commands[name]) {
-  console.error(`etagkit: unknown command "${name}"\n\n${USAGE}`);
-  process.exitCode = 2;
-} else {
-  process.exitCode = await commands[name](args);
+function version(): string {
+  // The same relative path from src/cli/ and dist/cli/.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return pkg.version;
 }
+
+async function main([name, ...args]: string[]): Promise<number> {
+  if (name === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(version());
+    return 0;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = args[0];
+    if (topic === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (commands[topic]) return commands[topic](['--help']);
+    console.error(`etagkit: no command named ${JSON.stringify(topic)}\n\n${USAGE}`);
+    return 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`etagkit: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  return command(args);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,8 +1,9 @@
 /** `etagkit serve <dir>`: static files over node:http with the etagkit file server. */
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
 import { serveFilesNode } from '../server/node-files.ts';
+import { parseHost, parseOptions, parsePort, UsageError } from './args.ts';
+import { closeOnSignal, listen } from './listen.ts';
 
 const USAGE = `usage: etagkit serve <dir> [--port 8080] [--host 127.0.0.1] [--writable] [--require-preconditions]
 
@@ -11,32 +12,28 @@ const USAGE = `usage: etagkit serve <dir> [--port 8080] [--host 127.0.0.1] [--wr
   --writable                accept PUT and DELETE, guarded by If-Match / If-None-Match / If-Unmodified-Since
   --require-preconditions   with --writable: answer 428 to a PUT or DELETE of an existing file without a precondition`;
 
+const OPTIONS = {
+  port: { type: 'string', default: '8080' },
+  host: { type: 'string', default: '127.0.0.1' },
+  writable: { type: 'boolean' },
+  'require-preconditions': { type: 'boolean' },
+} as const;
+
 /** Runs the command; resolves with the exit code once the server has closed (or failed to start). */
 export async function serveCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
+  let settings: ReturnType<typeof settle>;
   try {
-    parsed = parse(argv);
+    settings = settle(argv);
   } catch (error) {
-    console.error(`etagkit serve: ${(error as Error).message}\n\n${USAGE}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`etagkit serve: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  if (settings === 'help') {
     console.log(USAGE);
     return 0;
   }
-  const port = Number(values.port);
-  const problems = [
-    positionals.length !== 1 && 'expected exactly one directory',
-    (!/^\d+$/.test(values.port) || port > 65535) &&
-      `--port must be an integer from 0 to 65535, not "${values.port}"`,
-    values['require-preconditions'] && !values.writable && '--require-preconditions needs --writable',
-  ].filter(Boolean);
-  if (problems.length > 0) {
-    console.error(`etagkit serve: ${problems.join('; ')}\n\n${USAGE}`);
-    return 2;
-  }
-  const dir = positionals[0]!;
+  const { dir, port, host, writable, requirePreconditions } = settings;
   const dirStats = await stat(dir).catch(() => undefined);
   if (!dirStats?.isDirectory()) {
     console.error(
@@ -45,52 +42,30 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const listener = await serveFilesNode(dir, {
-    writable: values.writable,
-    requirePreconditions: values['require-preconditions'],
-  });
-  const server = createServer(listener);
-  const host = values.host;
-  const started = await new Promise<Error | undefined>((resolve) => {
-    server.once('error', resolve);
-    server.listen(port, host, () => resolve(undefined));
-  });
-  if (started) {
-    const code = (started as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EADDRINUSE'
-        ? `port ${port} on ${host} is already in use; choose another with --port`
-        : code === 'EACCES'
-          ? `no permission to listen on ${host}:${port}; use a port above 1023`
-          : started.message;
-    console.error(`etagkit serve: ${why}`);
+  const server = createServer(await serveFilesNode(dir, { writable, requirePreconditions }));
+  const started = await listen(server, port, host);
+  if ('error' in started) {
+    console.error(`etagkit serve: ${started.error}`);
     return 1;
   }
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  console.log(`listening on http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`);
-
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await closeOnSignal(server);
   return 0;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' },
-      writable: { type: 'boolean', default: false },
-      'require-preconditions': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+function settle(argv: string[]) {
+  const { values, positionals } = parseOptions(argv, OPTIONS);
+  if (values.help) return 'help' as const;
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0 ? 'which directory? expected one' : 'expected exactly one directory',
+    );
+  if (values['require-preconditions'] && !values.writable)
+    throw new UsageError('--require-preconditions needs --writable');
+  return {
+    dir: positionals[0]!,
+    port: parsePort(values.port),
+    host: parseHost(values.host),
+    writable: values.writable,
+    requirePreconditions: values['require-preconditions'],
+  };
 }
