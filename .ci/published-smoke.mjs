@@ -62,6 +62,6 @@ try {
 }
 assert.equal(originRequests, 3, 'one full response per store; the revalidations were 304s');
 
-const cli = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../dist/cli/main.js');
+const cli = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../dist/cli/bin.js');
 assert.equal(execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim(), pkg.version);
 console.log(`published-smoke: ok on node ${process.versions.node}`);

@@ -1,5 +1,6 @@
 /** The `etagkit` command itself: version, help, and errors in its own words. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { runCli } from './support/cli.ts';
@@ -7,6 +8,13 @@ import { runCli } from './support/cli.ts';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 describe('etagkit', () => {
+  test('the executable (bin.ts) runs the command on this Node', async () => {
+    const bin = new URL('../src/cli/bin.ts', import.meta.url).pathname;
+    const child = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), version);
+  });
+
   test('--version, -v and version print the package version', async () => {
     for (const flag of ['--version', '-v', 'version']) {
       const { code, stdout } = await runCli([flag]);

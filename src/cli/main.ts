@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** The `etagkit` command: a thin shell over the library. */
 import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
