@@ -1,107 +1,206 @@
 /**
- * `npm run bench -- serve`: req/s of `etagkit serve` vs Express + serve-static for 200 and 304 of a 1 KB and a
- * 1 MB file, with nginx (one worker) as the reference ceiling. Same load generator (autocannon), one run.
+ * `npm run bench -- serve`: `etagkit serve` against Express + serve-static (what most Node apps use) for 200 and
+ * 304 of a 1 KB and a 1 MB file, in req/s and in server CPU per request, with two ceilings: a bare node:http
+ * server answering a constant response (support/bare-server.ts: the least node can spend on it), and nginx in
+ * one process (skipped with a note when the `nginx` binary is missing). Every server runs in its own process
+ * for the whole table; the cells are measured in interleaved rounds (support/cells.ts).
+ *
+ * The files are repetitive bytes: autocannon reads random bytes about 8× slower than repetitive ones, which would
+ * make the 1 MB rows measure autocannon.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, load, ratio, startServer, stopServer } from './support/load.ts';
+import { fileURLToPath } from 'node:url';
+import { startBareServer } from './support/bare-server.ts';
+import { type BenchOptions, type Ratio, settings } from './support/bench.ts';
+import { type Cell, describeHttp, type Measured, measureCells } from './support/cells.ts';
+import { median, table, times } from './support/format.ts';
+import { freePort, probe, startServer, stopServer } from './support/load.ts';
+import { named } from './support/rounds.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const here = new URL('.', import.meta.url).pathname;
+const here = fileURLToPath(new URL('.', import.meta.url));
 
-interface Contender {
+interface Server {
   name: string;
-  start(dir: string, port: number): Promise<import('node:child_process').ChildProcess>;
+  child: ChildProcess;
+  base: string;
 }
 
-const contenders: Contender[] = [
-  {
-    name: 'etagkit serve',
-    start: (dir, port) =>
-      startServer(
-        process.execPath,
-        [join(here, '../src/cli/main.ts'), 'serve', dir, '--port', String(port)],
-        `http://127.0.0.1:${port}/1k.bin`,
-      ),
-  },
-  {
-    name: 'express + serve-static',
-    start: (dir, port) =>
-      startServer(
-        process.execPath,
-        [join(here, 'support/serve-static-server.ts'), dir, String(port)],
-        `http://127.0.0.1:${port}/1k.bin`,
-      ),
-  },
-];
+async function startOurs(dir: string): Promise<Server> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const args = [join(here, '../src/cli/main.ts'), 'serve', dir, '--port', String(port)];
+  return { name: 'etagkit serve', child: await startServer(process.execPath, args, `${base}/1k.bin`), base };
+}
 
-async function nginxContender(work: string): Promise<Contender | undefined> {
+async function startServeStatic(dir: string): Promise<Server> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const args = [join(here, 'support/serve-static-server.ts'), dir, String(port)];
+  return { name: 'serve-static', child: await startServer(process.execPath, args, `${base}/1k.bin`), base };
+}
+
+/** nginx in a single process (`master_process off`), so that its CPU time is one process's to sample. */
+async function startNginx(dir: string, work: string): Promise<Server | undefined> {
   if (spawnSync('nginx', ['-v']).error) return undefined;
-  return {
-    name: 'nginx (1 worker)',
-    async start(dir, port) {
-      const conf = join(work, 'nginx.conf');
-      await writeFile(
-        conf,
-        `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/error.log;
+  const port = await freePort();
+  const conf = join(work, 'nginx.conf');
+  const temp = (name: string) => `${name}_temp_path ${join(work, name)};`;
+  await writeFile(
+    conf,
+    `master_process off; daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
 events { worker_connections 1024; }
-http { access_log off; sendfile on; keepalive_requests 1000000; client_body_temp_path ${work};
+http { access_log off; sendfile on; keepalive_requests 1000000; keepalive_timeout 60s;
+  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join(' ')}
   server { listen 127.0.0.1:${port}; root ${dir}; etag on; } }`,
-      );
-      return startServer('nginx', ['-c', conf, '-p', work], `http://127.0.0.1:${port}/1k.bin`);
-    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    name: 'nginx',
+    child: await startServer('nginx', ['-c', conf, '-p', work], `${base}/1k.bin`),
+    base,
   };
 }
 
-export async function run(): Promise<void> {
+const ROWS = [
+  { label: '1 KB 200', file: '1k.bin', status: 200, bare: '1k' },
+  { label: '1 KB 304', file: '1k.bin', status: 304, bare: '304' },
+  { label: '1 MB 200', file: '1m.bin', status: 200, bare: undefined },
+  { label: '1 MB 304', file: '1m.bin', status: 304, bare: '304' },
+] as const;
+
+export async function run(options: BenchOptions): Promise<Ratio[]> {
+  const s = settings(options);
   const work = await mkdtemp(join(tmpdir(), 'etagkit-bench-serve-'));
   const dir = join(work, 'files');
-  await import('node:fs/promises').then((fs) => fs.mkdir(dir));
+  await mkdir(dir);
   await writeFile(join(dir, '1k.bin'), Buffer.alloc(1024, 'a'));
   await writeFile(join(dir, '1m.bin'), Buffer.alloc(1024 * 1024, 'b'));
-  const nginx = await nginxContender(work);
-  const all = nginx ? [...contenders, nginx] : contenders;
+  const children: ChildProcess[] = [];
+  try {
+    const servers = [await startOurs(dir), await startServeStatic(dir)];
+    const nginx = await startNginx(dir, work);
+    if (nginx) servers.push(nginx);
+    children.push(...servers.map((server) => server.child));
+    const bare = { '304': await startBareServer('304'), '1k': await startBareServer('1k') };
+    children.push(bare['304'].child, bare['1k'].child);
 
-  const cells = ['1k.bin 200', '1k.bin 304', '1m.bin 200', '1m.bin 304'];
-  const results = new Map<string, Map<string, number>>();
-  for (const contender of all) {
-    const port = await freePort();
-    const child = await contender.start(dir, port);
-    const row = new Map<string, number>();
-    try {
-      for (const cell of cells) {
-        const [file, status] = cell.split(' ') as [string, string];
-        const url = `http://127.0.0.1:${port}/${file}`;
-        const first = await fetch(url);
-        await first.arrayBuffer();
-        const etag = first.headers.get('etag')!;
-        const headers = status === '304' ? { 'if-none-match': etag } : undefined;
-        const result = await load(url, { headers, expectStatus: Number(status), seconds: SECONDS });
-        if (result.errors > 0) throw new Error(`${contender.name} ${cell}: ${result.errors} errors`);
-        row.set(cell, result.requestsPerSecond);
+    const cells: Cell[] = [];
+    for (const row of ROWS) {
+      for (const server of servers) {
+        const url = `${server.base}/${row.file}`;
+        const { etag } = await probe(url);
+        if (!etag) throw new Error(`${server.name} sent no ETag for ${row.file}`);
+        const headers = row.status === 304 ? { 'if-none-match': etag } : undefined;
+        const name = `${server.name} · ${row.label}`;
+        cells.push({ name, url, headers, expectStatus: row.status, serverPid: server.child.pid! });
       }
-    } finally {
-      await stopServer(child);
     }
-    results.set(contender.name, row);
-  }
-  await rm(work, { recursive: true, force: true });
+    cells.push({
+      name: 'bare · 1k',
+      url: bare['1k'].url,
+      expectStatus: 200,
+      serverPid: bare['1k'].child.pid!,
+    });
+    cells.push({
+      name: 'bare · 304',
+      url: bare['304'].url,
+      expectStatus: 304,
+      serverPid: bare['304'].child.pid!,
+    });
+    const m = await measureCells(cells, s, 'serve');
 
-  const ours = results.get('etagkit serve')!;
-  const peer = results.get('express + serve-static')!;
-  const ceiling = nginx ? results.get(nginx.name) : undefined;
-  console.log(`autocannon, 32 connections, ${SECONDS} s per cell, servers in their own process.\n`);
-  console.log(
-    `| file / status | ${all.map((c) => c.name).join(' | ')} | etagkit ÷ serve-static |${ceiling ? ' etagkit ÷ nginx |' : ''}`,
-  );
-  console.log(`|---|${all.map(() => '---:').join('|')}|---:|${ceiling ? '---:|' : ''}`);
-  for (const cell of cells) {
-    const values = all.map((c) => Math.round(results.get(c.name)!.get(cell)!).toLocaleString('en'));
-    const vsNginx = ceiling ? ` ${ratio(ours.get(cell)!, ceiling.get(cell)!)} |` : '';
-    console.log(`| ${cell} | ${values.join(' | ')} | ${ratio(ours.get(cell)!, peer.get(cell)!)} |${vsNginx}`);
+    const names = servers.map((server) => server.name);
+    console.log(`${describeHttp(s)} ${m.bottleneck()}.\n`);
+    console.log(
+      'Contenders: `etagkit serve` (the CLI); Express 5 + serve-static; ' +
+        (nginx ? 'nginx with one process (`master_process off`, sendfile, no open_file_cache); ' : '') +
+        'bare node:http answering a constant 304 with an ETag, or a constant 1 KB 200 with Content-Type, ' +
+        'Content-Length, ETag and Last-Modified (the 304 rows of both file sizes compare with the same bare 304).\n',
+    );
+    const bareOf = (row: (typeof ROWS)[number]) => (row.bare ? `bare · ${row.bare}` : undefined);
+    console.log('### Requests per second\n');
+    table(
+      [
+        'file / status',
+        ...names,
+        'bare node:http',
+        'etagkit ÷ serve-static',
+        ...(nginx ? ['etagkit ÷ nginx'] : []),
+      ],
+      ROWS.map((row) => {
+        const cell = (server: string) => `${server} · ${row.label}`;
+        const bareCell = bareOf(row);
+        return [
+          row.label,
+          ...names.map((name) => median(m.rps(cell(name)))),
+          bareCell ? median(m.rps(bareCell)) : '—',
+          times(m.rpsRatio(cell('etagkit serve'), cell('serve-static'))),
+          ...(nginx ? [times(m.rpsRatio(cell('etagkit serve'), cell('nginx')))] : []),
+        ];
+      }),
+    );
+    console.log('\n### Server CPU per request (µs; lower is better)\n');
+    table(
+      [
+        'file / status',
+        ...names,
+        'bare node:http',
+        'etagkit ÷ serve-static',
+        'etagkit ÷ bare node:http',
+        ...(nginx ? ['etagkit ÷ nginx'] : []),
+      ],
+      ROWS.map((row) => {
+        const cell = (server: string) => `${server} · ${row.label}`;
+        const bareCell = bareOf(row);
+        return [
+          row.label,
+          ...names.map((name) => median(m.cpu(cell(name)))),
+          bareCell ? median(m.cpu(bareCell)) : '—',
+          times(m.cpuRatio(cell('etagkit serve'), cell('serve-static'))),
+          bareCell ? times(m.cpuRatio(cell('etagkit serve'), bareCell)) : '—',
+          ...(nginx ? [times(m.cpuRatio(cell('etagkit serve'), cell('nginx')))] : []),
+        ];
+      }),
+    );
+    if (!nginx)
+      console.log('\nnginx is not installed (`apt-get install nginx-light`): its columns are missing.');
+    return checks(m);
+  } finally {
+    for (const child of children) await stopServer(child);
+    await rm(work, { recursive: true, force: true });
   }
-  if (!nginx)
-    console.log('\nnginx is not installed (apt-get install nginx-light): the ceiling column is missing.');
+}
+
+/**
+ * Floors for `--check`, in server CPU per request (req/s of the fast rows is autocannon's ceiling). They guard
+ * against regressions with room for a noisy machine; the targets (issue 14: 304 ≤ 1.25×, 1 KB 200 ≤ 1.35× the
+ * bare server) are stated in RESULTS.md.
+ */
+function checks(m: Measured): Ratio[] {
+  const ratios: Ratio[] = [];
+  const add = (name: string, a: string, b: string, bound: { atLeast: number } | { atMost: number }) => {
+    const spread = m.cpuRatio(a, b);
+    if (spread) ratios.push(named(name, spread, bound));
+  };
+  add('serve 1 KB 304: CPU/request ÷ bare node:http 304', 'etagkit serve · 1 KB 304', 'bare · 304', {
+    atMost: 2,
+  });
+  add('serve 1 KB 200: CPU/request ÷ bare node:http 1 KB 200', 'etagkit serve · 1 KB 200', 'bare · 1k', {
+    atMost: 2.6,
+  });
+  for (const row of ['1 KB 200', '1 KB 304', '1 MB 304'])
+    add(
+      `serve ${row}: serve-static CPU/request ÷ etagkit serve`,
+      `serve-static · ${row}`,
+      `etagkit serve · ${row}`,
+      {
+        atLeast: row === '1 KB 200' ? 1.5 : 1.2,
+      },
+    );
+  const big = m.rpsRatio('etagkit serve · 1 MB 200', 'serve-static · 1 MB 200');
+  ratios.push(named('serve 1 MB 200: etagkit serve ÷ serve-static, req/s', big, { atLeast: 0.8 }));
+  return ratios;
 }

@@ -1,9 +1,13 @@
-/** Shared pieces of the HTTP benchmarks: child-process servers, free ports, and one autocannon run. */
+/**
+ * Shared pieces of the HTTP benchmarks: child-process servers, free ports, and one autocannon run that checks the
+ * status of every response and samples the server's CPU time over exactly the measured window.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { cpuTimeMicros } from './cpu.ts';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -13,66 +17,114 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Spawns a server and waits until `url` answers. */
+/** Spawns a server and waits until `url` answers. Its stderr goes to ours, so a crash says why. */
 export async function startServer(command: string, args: string[], url: string): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`${command} ${args.join(' ')} exited with ${child.exitCode}`);
     try {
-      await fetch(url);
+      await probe(url);
       return child;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   child.kill();
-  throw new Error(`${command} did not start answering ${url}`);
+  throw new Error(`${command} ${args.join(' ')} did not start answering ${url} within 10 s`);
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await once(child, 'exit');
 }
 
+/**
+ * One request with node:http (not fetch: fetch adds `cache-control: no-cache` to conditional requests, which
+ * autocannon does not), returning the status and the ETag — what a 304 cell needs to build its If-None-Match.
+ */
+export function probe(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; etag: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, etag: res.headers.etag }));
+    }).on('error', reject);
+  });
+}
+
+export interface LoadOptions {
+  headers?: Record<string, string>;
+  /** Every response must have this status; any other fails the run with the counts of each status seen. */
+  expectStatus: number;
+  seconds?: number;
+  connections?: number;
+  /** The server's process id: its CPU time is sampled just before and just after the run. */
+  serverPid?: number;
+}
+
 export interface LoadResult {
   requestsPerSecond: number;
+  /** Responses received in the window (all of them with the expected status). */
+  requests: number;
+  /** Server CPU time (user + system, all threads) per response, in µs; `undefined` without `serverPid` or /proc. */
+  serverMicrosPerRequest: number | undefined;
+  /** Server CPU time over wall time: 1 = one core busy for the whole window. */
+  serverCpuShare: number | undefined;
+  /** This process's CPU time over wall time: autocannon's load, on the same cores as the server. */
+  generatorCpuShare: number;
+  /** Kept for older callers: responses outside 2xx (never unexpected ones: those throw). */
   non2xx: number;
+  /** Kept for older callers: always 0 (errors throw). */
   errors: number;
 }
 
-/** One autocannon run; checks every response had the expected status. */
-export async function load(
-  url: string,
-  options: { headers?: Record<string, string>; expectStatus: number; seconds?: number; connections?: number },
-): Promise<LoadResult> {
-  // node:http, not fetch: fetch adds `cache-control: no-cache` to conditional requests, which autocannon won't.
-  const check = await statusOf(url, options.headers);
-  if (check !== options.expectStatus)
-    throw new Error(`${url} answered ${check}, expected ${options.expectStatus}`);
+/**
+ * One autocannon run. Fails loudly when any response has another status than `expectStatus`, or when a
+ * connection errs or times out: a benchmark of the wrong answer measures nothing.
+ */
+export async function load(url: string, options: LoadOptions): Promise<LoadResult> {
+  const cpuBefore = options.serverPid === undefined ? undefined : cpuTimeMicros(options.serverPid);
+  const ownBefore = process.cpuUsage();
+  const started = performance.now();
   const result = await autocannon({
     url,
     headers: options.headers,
-    connections: options.connections ?? 32,
-    duration: options.seconds ?? 5,
+    connections: options.connections ?? 16,
+    duration: options.seconds ?? 2,
     pipelining: 1,
   });
+  const wallMicros = (performance.now() - started) * 1000;
+  const own = process.cpuUsage(ownBefore);
+  const cpuAfter = options.serverPid === undefined ? undefined : cpuTimeMicros(options.serverPid);
+
+  const statuses = Object.entries(result.statusCodeStats ?? {}).map(
+    ([code, stat]) => [Number(code), stat?.count ?? 0] as const,
+  );
+  const requests = statuses.reduce((n, [, count]) => n + count, 0);
+  const unexpected = statuses.filter(([code, count]) => code !== options.expectStatus && count > 0);
+  if (unexpected.length > 0 || result.errors > 0 || result.timeouts > 0 || requests === 0) {
+    const seen = statuses.map(([code, count]) => `${count} × ${code}`).join(', ') || 'no responses';
+    throw new Error(
+      `${url} (${JSON.stringify(options.headers ?? {})}): expected only ${options.expectStatus}, got ${seen}; ` +
+        `${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  const serverMicros = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
   return {
-    requestsPerSecond: result.requests.average,
+    requestsPerSecond: requests / result.duration,
+    requests,
+    serverMicrosPerRequest: serverMicros === undefined ? undefined : serverMicros / requests,
+    serverCpuShare: serverMicros === undefined ? undefined : serverMicros / wallMicros,
+    generatorCpuShare: (own.user + own.system) / wallMicros,
     non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    errors: 0,
   };
 }
 
 export function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
-}
-
-function statusOf(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    get(url, { headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    }).on('error', reject);
-  });
 }

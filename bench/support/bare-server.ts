@@ -1,0 +1,63 @@
+/**
+ * The node ceiling: a bare node:http server answering one constant response, whatever the request — the least
+ * a node server can spend on it. Ratios "× a bare node server" in CPU per request are taken against these.
+ *
+ * - `304`: status 304 with an `ETag` header and no body;
+ * - `1k`: status 200, 1024 bytes, with the headers a static file server sends at the least (Content-Type,
+ *   Content-Length, ETag, Last-Modified), all computed once.
+ *
+ * `node bench/support/bare-server.ts <304|1k> <port>` runs one; `startBareServer` spawns one for a benchmark.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createServer, type RequestListener } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { freePort, startServer } from './load.ts';
+
+const ETAG = '"bare-1k"';
+const BODY = Buffer.alloc(1024, 'a');
+
+export const BARE: Record<string, { describe: string; listener: RequestListener }> = {
+  '304': {
+    describe: 'bare node:http, constant 304 with ETag',
+    listener: (_req, res) => {
+      res.writeHead(304, { etag: ETAG });
+      res.end();
+    },
+  },
+  '1k': {
+    describe: 'bare node:http, constant 1 KB 200',
+    listener: (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(BODY.byteLength),
+        etag: ETAG,
+        'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT',
+      });
+      res.end(BODY);
+    },
+  },
+};
+
+export type BareKind = keyof typeof BARE;
+
+/** Starts a bare server of `kind` in its own process; resolves once it answers. */
+export async function startBareServer(kind: BareKind): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const child = await startServer(
+    process.execPath,
+    [fileURLToPath(import.meta.url), kind, String(port)],
+    url,
+  );
+  return { child, url };
+}
+
+if (import.meta.main) {
+  const [kind, port] = process.argv.slice(2);
+  const bare = BARE[kind!];
+  if (!bare || !port) {
+    console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}> <port>`);
+    process.exit(2);
+  }
+  createServer(bare.listener).listen(Number(port), '127.0.0.1');
+}
