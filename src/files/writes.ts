@@ -18,8 +18,8 @@ import {
   type HeaderSource,
   parseHttpDate,
 } from '../core/index.ts';
-import type { FileRoot } from './file-paths.ts';
-import { problem } from './problem.ts';
+import { problem } from '../server/problem.ts';
+import type { FileRoot } from './paths.ts';
 
 export interface WriteOptions {
   /** Answer 428 to a PUT or DELETE of an existing file that carries no precondition. Default false. */

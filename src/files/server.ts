@@ -1,9 +1,9 @@
 /**
  * Static files with validators done right: strong ETags per content coding, Last-Modified, 304/412 (RFC 9110
- * §13), Range and If-Range (§14, §13.1.5), HEAD, and — when writable — guarded PUT/DELETE (see file-writes.ts).
+ * §13), Range and If-Range (§14, §13.1.5), HEAD, and — when writable — guarded PUT/DELETE (see writes.ts).
  *
  * The logic answers with a `FilePlan` (status, headers, body description); `serveFiles` renders it as a Fetch
- * Response and `serveFilesNode` (node-files.ts) writes it straight to a node:http response.
+ * Response and `serveFilesNode` (node.ts) writes it straight to a node:http response.
  */
 import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
@@ -20,15 +20,15 @@ import {
   type HeaderSource,
   type PreconditionDecision,
 } from '../core/index.ts';
+import { problem } from '../server/problem.ts';
+import { type FileBody, fileBodyStream } from './body.ts';
 import { ByteCache } from './byte-cache.ts';
-import { type FileBody, fileBodyStream } from './file-body.ts';
-import { FileRoot, parseRequestPath } from './file-paths.ts';
-import { handleWrite, type WriteOptions } from './file-writes.ts';
 import { contentTypeFor, isCompressible } from './mime.ts';
 import { type ContentCoding, selectCoding } from './negotiate.ts';
-import { problem } from './problem.ts';
+import { FileRoot, parseRequestPath } from './paths.ts';
+import { handleWrite, type WriteOptions } from './writes.ts';
 
-export type { FileBody } from './file-body.ts';
+export type { FileBody } from './body.ts';
 
 export interface ServeFilesOptions extends WriteOptions {
   /** Allow PUT and DELETE. Default false. */

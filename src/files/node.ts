@@ -1,13 +1,13 @@
 /**
- * The file server as a node:http request listener: the plan from files.ts written straight to the socket,
+ * The file server as a node:http request listener: the plan from server.ts written straight to the socket,
  * without building Fetch Request/Response objects (the fastest path on Node).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import { fileBodyStream } from './file-body.ts';
-import { FileRoot } from './file-paths.ts';
-import { type FilePlan, FileServer, type ServeFilesOptions } from './files.ts';
-import { problem } from './problem.ts';
+import { problem } from '../server/problem.ts';
+import { fileBodyStream } from './body.ts';
+import { FileRoot } from './paths.ts';
+import { type FilePlan, FileServer, type ServeFilesOptions } from './server.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
