@@ -91,9 +91,9 @@ export class FileServer {
     try {
       return await this.#respond(request);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw error;
-      return problem(403, 'Forbidden', `the server has no permission to access ${request.pathname}`);
+      const answer = fileSystemProblem(error as NodeJS.ErrnoException, request.pathname);
+      if (answer) return answer;
+      throw error;
     }
   }
 
@@ -336,6 +336,35 @@ async function statOrUndefined(path: string): Promise<Stats | undefined> {
     return await stat(path);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The answer to a file system error the client caused or can act on, as problem+json; undefined for the rest,
+ * which are server failures (500).
+ */
+function fileSystemProblem(error: NodeJS.ErrnoException, pathname: string): FilePlan | undefined {
+  switch (error.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return problem(403, 'Forbidden', `the server has no permission to access ${pathname}`);
+    case 'EROFS':
+      return problem(403, 'Forbidden', 'the served directory is on a read-only file system');
+    case 'ELOOP':
+      return problem(409, 'Conflict', 'a symbolic link on this path leads back to itself (a link loop)');
+    case 'ENAMETOOLONG':
+      // §15.5.15: longer than the server is willing (here: able) to interpret.
+      return problem(
+        414,
+        'URI Too Long',
+        'a name on this path is longer than the file system allows (255 bytes per name)',
+      );
+    case 'ENOSPC':
+    case 'EDQUOT':
+      // RFC 4918 §11.5: the server cannot store the representation.
+      return problem(507, 'Insufficient Storage', 'the disk holding the served directory is full');
+    default:
+      return undefined;
   }
 }
 

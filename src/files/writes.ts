@@ -66,7 +66,12 @@ export async function handleWrite(
   }
   const target = await writeTarget(root, segments);
   if ('refused' in target) return target.refused;
-  return request.method === 'PUT' ? put(request, target, options) : remove(request, target.path, options);
+  // §10.2.2: Location names the file as stored, a path on this host. Built from the decoded segments, never from
+  // the request path, in which "//evil.example/x" would be a network-path reference to another host.
+  const location = `/${segments.map(encodeURIComponent).join('/')}`;
+  return request.method === 'PUT'
+    ? put(request, target, location, options)
+    : remove(request, target.path, options);
 }
 
 interface Target {
@@ -78,26 +83,35 @@ interface Target {
 
 /**
  * Where a write lands, found without creating anything: the real path of the deepest existing ancestor (which
- * must be a directory inside the root), the missing names below it, and the file — through a link, if it is
- * one that stays inside the root.
+ * must be a directory the root serves), the missing names below it, and the file — through a link, if it is
+ * one that leads to a file the root serves. File system errors other than "missing" (a link loop, a name too
+ * long) are thrown for the caller to answer.
  */
 async function writeTarget(root: FileRoot, segments: string[]): Promise<Target | { refused: Plan }> {
-  const outside = { refused: problem(403, 'Forbidden', 'the path leads outside the served directory') };
+  const forbidden = {
+    refused: problem(403, 'Forbidden', 'the path leads outside the served directory or to a hidden file'),
+  };
   const names = segments.slice(0, -1);
   const name = segments[segments.length - 1]!;
   for (let depth = names.length; depth >= 0; depth--) {
-    const real = await realpath(root.join(names.slice(0, depth))).catch(() => undefined);
+    const real = await realpath(root.join(names.slice(0, depth))).catch(missingOrThrow);
     if (real === undefined) continue;
-    if (!root.contains(real)) return outside;
+    if (!root.serves(real)) return forbidden;
     if (!(await stat(real)).isDirectory())
       return { refused: problem(409, 'Conflict', 'a parent of this path is a file, not a directory') };
     const path = join(real, ...names.slice(depth), name);
     if (depth < names.length) return { path, parentExists: false };
-    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink()) return { path, parentExists: true };
-    const linked = await root.resolvePath(path);
-    return linked ? { path: linked, parentExists: true } : outside;
+    if (!(await lstat(path).catch(missingOrThrow))?.isSymbolicLink()) return { path, parentExists: true };
+    const linked = await realpath(path).catch(missingOrThrow);
+    return linked !== undefined && root.serves(linked) ? { path: linked, parentExists: true } : forbidden;
   }
   throw new Error(`the served directory ${root.path} is gone`);
+}
+
+/** For `.catch`: a name that does not exist (or whose parent is a file) is undefined; other errors go on. */
+function missingOrThrow(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+  throw error;
 }
 
 /** The file at `path`, if any, as the evaluator sees it; a directory is refused. */
@@ -165,7 +179,12 @@ function checkWrite(
   return undefined;
 }
 
-async function put(request: WriteRequest, target: Target, options: WriteOptions): Promise<Plan> {
+async function put(
+  request: WriteRequest,
+  target: Target,
+  location: string,
+  options: WriteOptions,
+): Promise<Plan> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const declared = Number(getHeader(request.headers, 'content-length') ?? 0);
   if (declared > maxBytes) return tooLarge(maxBytes);
@@ -192,7 +211,7 @@ async function put(request: WriteRequest, target: Target, options: WriteOptions)
       // §9.3.4: 201 when the PUT created the file, 204 when it replaced one (§8.6: no Content-Length in a 204).
       return before
         ? { status: 204, headers }
-        : { status: 201, headers: { ...headers, location: request.pathname, 'content-length': '0' } };
+        : { status: 201, headers: { ...headers, location, 'content-length': '0' } };
     });
   } finally {
     if (!keepTemp) await unlink(temp).catch(() => {});
