@@ -26,6 +26,7 @@ import { ByteCache } from './byte-cache.ts';
 import { contentTypeFor, isCompressible } from './mime.ts';
 import { type ContentCoding, selectCoding } from './negotiate.ts';
 import { FileRoot, parseRequestPath } from './paths.ts';
+import { sweepTempFiles } from './temp-files.ts';
 import { handleWrite, type WriteOptions } from './writes.ts';
 
 export type { FileBody } from './body.ts';
@@ -85,6 +86,16 @@ export class FileServer {
   constructor(root: FileRoot, options: ServeFilesOptions = {}) {
     this.root = root;
     this.#options = { writable: false, cacheControl: 'no-cache', compress: true, ...options };
+  }
+
+  /**
+   * Opens the directory `root` (a clear error when it does not exist). A writable server first removes the temp
+   * files a crashed server left there (temp-files.ts), so they never pile up.
+   */
+  static async open(root: string, options: ServeFilesOptions = {}): Promise<FileServer> {
+    const fileRoot = await FileRoot.open(root);
+    if (options.writable) await sweepTempFiles(fileRoot.path);
+    return new FileServer(fileRoot, options);
   }
 
   async respond(request: FileRequest): Promise<FilePlan> {
@@ -405,7 +416,7 @@ export async function serveFiles(
   root: string,
   options: ServeFilesOptions = {},
 ): Promise<(request: Request) => Promise<Response>> {
-  const server = new FileServer(await FileRoot.open(root), options);
+  const server = await FileServer.open(root, options);
   return async (request) => {
     const url = new URL(request.url);
     const plan = await server.respond({

@@ -2,7 +2,7 @@
  * Guarded writes for the file server: PUT creates or replaces, DELETE removes, both under If-Match /
  * If-None-Match / If-Unmodified-Since (RFC 9110 §13.1) and optionally 428 Precondition Required (RFC 6585 §3).
  *
- * Writes are atomic (temp file in the same directory, then rename) and serialised per file — by its real path,
+ * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file — by its real path,
  * so links inside the root that lead to one file share one lock — and two writers holding the same ETag can
  * never both succeed: the second one is evaluated against the first one's result. A write through a link
  * replaces (or deletes) the file the link leads to.
@@ -20,6 +20,7 @@ import {
 } from '../core/index.ts';
 import { problem } from '../server/problem.ts';
 import type { FileRoot } from './paths.ts';
+import { tempPath } from './temp-files.ts';
 
 export interface WriteOptions {
   /** Answer 428 to a PUT or DELETE of an existing file that carries no precondition. Default false. */
@@ -197,7 +198,7 @@ async function put(
     return problem(409, 'Conflict', 'a parent of this path is not a directory');
 
   // Receive the body before taking the lock, so a slow upload never blocks other writers.
-  const temp = join(directory, `.etagkit-${crypto.randomUUID()}.tmp`);
+  const temp = tempPath(directory);
   let keepTemp = false;
   try {
     if (!(await receive(request.body, temp, maxBytes))) return tooLarge(maxBytes);
@@ -207,6 +208,7 @@ async function put(
       const written = await distinctFrom(temp, before);
       await rename(temp, target.path);
       keepTemp = true;
+      await syncDirectory(directory);
       const headers = { etag: etagFromStats(written), 'last-modified': formatHttpDate(written.mtimeMs) };
       // §9.3.4: 201 when the PUT created the file, 204 when it replaced one (§8.6: no Content-Length in a 204).
       return before
@@ -229,6 +231,16 @@ async function remove(request: WriteRequest, path: string, options: WriteOptions
     await unlink(path);
     return { status: 204, headers: {} };
   });
+}
+
+/** Makes a rename in `directory` durable before the write is acknowledged (a power cut must not undo it). */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
