@@ -119,7 +119,7 @@ export class FileServer {
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(this.#options.writable);
     // A file can change between stat and open; then start again (twice at most) so body and ETag agree.
     for (let attempt = 0; ; attempt++) {
-      const plan = await this.#read(method, request, path.segments, path.trailingSlash);
+      const plan = await this.#read(method, request, path.segments, path.trailingSlash, Date.now());
       if (plan !== 'changed') return plan;
       if (attempt === 2) return problem(503, 'File busy', 'the file kept changing while it was read; retry');
     }
@@ -130,6 +130,7 @@ export class FileServer {
     request: FileRequest,
     segments: string[],
     trailingSlash: boolean,
+    now: number,
   ): Promise<FilePlan | 'changed'> {
     let found = await this.root.lookup(segments);
     if (found?.stats.isDirectory()) {
@@ -156,6 +157,9 @@ export class FileServer {
     const headers: Record<string, string> = {
       etag: variant.etag,
       'cache-control': this.#options.cacheControl,
+      // §6.6.1, taken before the file was looked at: a change after this read gets a later modification time,
+      // which is what lets If-Unmodified-Since with this date guard a write (writes.ts, dateGuardHolds).
+      date: httpDate(now),
     };
     // §12.5.5: the response depends on Accept-Encoding whenever the file could be sent compressed.
     if (compressible) headers.vary = 'Accept-Encoding';
@@ -164,7 +168,7 @@ export class FileServer {
     const lastModified = variant.stats.mtimeMs;
     const decision = evaluatePreconditions(
       { method, headers: request.headers },
-      { etag: variant.etag, lastModified, size: variant.onTheFly ? undefined : variant.stats.size },
+      { etag: variant.etag, lastModified, size: variant.onTheFly ? undefined : variant.stats.size, now },
     );
     if (decision.action === 'not-modified') {
       // §15.4.5: only the fields a cache needs to update its stored response; no Last-Modified next to an ETag.
@@ -340,6 +344,15 @@ export class FileServer {
     }
     return handle;
   }
+}
+
+let lastDate = { second: Number.NaN, text: '' };
+
+/** formatHttpDate, computed once a second. */
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: formatHttpDate(second * 1000) };
+  return lastDate.text;
 }
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {

@@ -151,6 +151,22 @@ function isConditional(headers: HeaderSource): boolean {
   );
 }
 
+/**
+ * Whether If-Unmodified-Since alone can guard this write against a lost update, under `requirePreconditions`.
+ *
+ * HTTP dates have one-second precision (§5.6.7), so a client that read the file and sends back its Last-Modified
+ * cannot tell the version it read from a later one written within the same second: §13.1.4 would let it
+ * overwrite that change. Comparing with the server's clock does not help (the client may have read long ago).
+ * The date must instead prove that the client's read came after the file's last change: the file's modification
+ * time (full precision) must lie at least one second before the date sent. A client gets such a date from the
+ * `Date` of the response it read — the server stamps it before it looks at the file, and every later change
+ * gets a later modification time — but never from Last-Modified itself: that one gets 428 and is told to use
+ * If-Match. The second of margin covers file system clocks that lag the system clock by a tick.
+ */
+export function dateGuardHolds(modifiedMs: number, ifUnmodifiedSince: Date): boolean {
+  return modifiedMs <= ifUnmodifiedSince.getTime() - 1000;
+}
+
 /** Evaluates §13.2.2 and RFC 6585 §3 for a write; returns the refusal, if any. */
 function checkWrite(
   request: WriteRequest,
@@ -170,11 +186,29 @@ function checkWrite(
     if (etag) plan.headers.etag = etag;
     return plan;
   }
-  if (options.requirePreconditions && stats && !isConditional(request.headers)) {
+  if (!options.requirePreconditions || !stats) return undefined;
+  if (!isConditional(request.headers)) {
     return problem(
       428,
       'Precondition Required',
-      `${request.method} of an existing file must carry If-Match (the ETag you read) or If-Unmodified-Since`,
+      `${request.method} of an existing file must carry If-Match with the ETag you read ` +
+        '(or If-None-Match: * to create only)',
+      { precondition: 'required' },
+    );
+  }
+  const ifUnmodifiedSince = parseHttpDate(getHeader(request.headers, 'if-unmodified-since'));
+  if (
+    getHeader(request.headers, 'if-match') === undefined &&
+    ifUnmodifiedSince !== undefined &&
+    !dateGuardHolds(stats.mtimeMs, ifUnmodifiedSince)
+  ) {
+    return problem(
+      428,
+      'Precondition Required',
+      'If-Unmodified-Since cannot protect this write: the file changed less than a second before that date, ' +
+        'and a change within the same second would go unnoticed (HTTP dates have one-second precision). ' +
+        'Send If-Match with the ETag you read (or, as If-Unmodified-Since, the Date of the response you read)',
+      { precondition: 'if-match' },
     );
   }
   return undefined;
