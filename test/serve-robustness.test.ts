@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type NodeListener, serveFilesNode } from '../src/server/node-files.ts';
+import { type NodeListener, serveFilesNode } from '../src/files/node.ts';
 import { request } from './support/http.ts';
 
 const BIG = 1024 * 1024;

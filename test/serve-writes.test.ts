@@ -13,14 +13,18 @@ import {
   rm,
   stat,
   symlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type RunningCli, runCli, startCli } from './support/cli.ts';
 import { request } from './support/http.ts';
+
+const OLD = new Date('2020-01-01T00:00:00Z');
 
 let dir: string;
 let outside: string;
@@ -166,6 +170,86 @@ describe('etagkit serve --writable --require-preconditions (RFC 6585 §3)', () =
     assert.match(JSON.parse(res.body.toString()).detail, /If-Match/);
     assert.equal((await request(strict.url, '/c.txt', { method: 'DELETE' })).status, 428);
     assert.equal((await put(strict.url, '/c.txt', 'y', { 'if-match': String(headers.etag) })).status, 204);
+  });
+
+  test('If-Unmodified-Since = Last-Modified alone → 428 naming If-Match: a change in the same second would hide', async () => {
+    await writeFile(join(strictDir, 'lm.txt'), 'x');
+    await utimes(join(strictDir, 'lm.txt'), OLD, OLD); // unchanged for years: still not proof enough
+    const read = await request(strict.url, '/lm.txt');
+    const res = await put(strict.url, '/lm.txt', 'y', {
+      'if-unmodified-since': String(read.headers['last-modified']),
+    });
+    assert.equal(res.status, 428);
+    assert.equal(res.headers['content-type'], 'application/problem+json');
+    const body = JSON.parse(res.body.toString());
+    assert.equal(body.precondition, 'if-match');
+    assert.match(body.detail, /If-Match/);
+    assert.equal(await readFile(join(strictDir, 'lm.txt'), 'utf8'), 'x');
+  });
+
+  test('If-Unmodified-Since = the Date of a read made a second or more after the last change → accepted', async () => {
+    await writeFile(join(strictDir, 'date.txt'), 'x');
+    await utimes(join(strictDir, 'date.txt'), OLD, OLD);
+    const read = await request(strict.url, '/date.txt');
+    const res = await put(strict.url, '/date.txt', 'y', { 'if-unmodified-since': String(read.headers.date) });
+    assert.equal(res.status, 204);
+  });
+
+  test('a change in the same second as the Last-Modified a client holds is never overwritten through it', async () => {
+    // Version A at S+0.2 s is read; version B lands at S+0.7 s: both show Last-Modified S.
+    const second = Math.floor(Date.now() / 1000) - 60;
+    const path = join(strictDir, 'same-second.txt');
+    await writeFile(path, 'A');
+    await utimes(path, second + 0.2, second + 0.2);
+    const readA = await request(strict.url, '/same-second.txt');
+    const b = await put(strict.url, '/same-second.txt', 'B', { 'if-match': String(readA.headers.etag) });
+    assert.equal(b.status, 204);
+    await utimes(path, second + 0.7, second + 0.7);
+    const readB = await request(strict.url, '/same-second.txt');
+    assert.equal(readB.headers['last-modified'], readA.headers['last-modified']);
+    // §13.1.4 alone (and a comparison with the server's clock: B is a minute old) would accept this and lose B.
+    const res = await put(strict.url, '/same-second.txt', 'A+1', {
+      'if-unmodified-since': String(readA.headers['last-modified']),
+    });
+    assert.notEqual(res.status, 204);
+    assert.equal(await readFile(path, 'utf8'), 'B');
+  });
+
+  test('32 read-modify-write clients guarded only by If-Unmodified-Since lose no update', async () => {
+    await writeFile(join(strictDir, 'ius-counter.txt'), '0');
+    await utimes(join(strictDir, 'ius-counter.txt'), OLD, OLD);
+    const TARGET = 3;
+    let accepted = 0;
+    let acceptedFromLastModified = 0;
+    const refusals = new Map<number, number>();
+    // Half the clients send back Last-Modified, half the Date of the response they read.
+    const client = async (i: number) => {
+      const field = i % 2 === 0 ? 'last-modified' : 'date';
+      while (accepted < TARGET) {
+        const read = await request(strict.url, '/ius-counter.txt');
+        const next = String(Number(read.body.toString()) + 1);
+        const res = await put(strict.url, '/ius-counter.txt', next, {
+          'if-unmodified-since': String(read.headers[field]),
+        });
+        if (res.status === 204) {
+          accepted++;
+          if (field === 'last-modified') acceptedFromLastModified++;
+          continue;
+        }
+        assert.ok(res.status === 412 || res.status === 428, `unexpected status ${res.status}`);
+        refusals.set(res.status, (refusals.get(res.status) ?? 0) + 1);
+        await delay(25);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, (_, i) => client(i)));
+    assert.equal(
+      await readFile(join(strictDir, 'ius-counter.txt'), 'utf8'),
+      String(accepted),
+      'no lost update',
+    );
+    assert.ok(accepted >= TARGET);
+    assert.equal(acceptedFromLastModified, 0);
+    assert.ok((refusals.get(428) ?? 0) > 0);
   });
 
   test('an If-Unmodified-Since that is not a date is ignored (§13.1.4), so the request is unconditional → 428', async () => {

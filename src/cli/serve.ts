@@ -1,7 +1,7 @@
 /** `etagkit serve <dir>`: static files over node:http with the etagkit file server. */
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { serveFilesNode } from '../server/node-files.ts';
+import { serveFilesNode } from '../files/node.ts';
 import { parseHost, parseOptions, parsePort, UsageError } from './args.ts';
 import { closeOnSignal, listen } from './listen.ts';
 

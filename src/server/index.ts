@@ -2,6 +2,9 @@
  * etagkit/server: conditional requests (RFC 9110 §13) for Fetch-API handlers, and the pieces the framework
  * adapters (etagkit/node, /express, /fastify, /koa, /hono) are built from.
  */
+
+export { type NodeListener, serveFilesNode } from '../files/node.ts';
+export { type FileRequest, type ServeFilesOptions, serveFiles } from '../files/server.ts';
 export {
   conditional,
   createFetchConditional,
@@ -17,7 +20,5 @@ export {
   type Validators,
 } from './decide.ts';
 export { normalizeConditionalHeaders, tagForEncoding } from './encoding.ts';
-export { type FileRequest, type ServeFilesOptions, serveFiles } from './files.ts';
-export { type NodeListener, serveFilesNode } from './node-files.ts';
 export { type ConditionalOptions, DEFAULT_HASH_LIMIT } from './options.ts';
 export { DECISION_CHANNEL, type DecisionTrace, type TraceAction } from './trace.ts';

@@ -7,6 +7,8 @@ const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 export interface RunningCli {
   url: string;
   child: ChildProcess;
+  /** Everything the CLI printed so far, stdout and stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startCli(args: string[], as: { uid?: number; gid?: number 
   return {
     url,
     child,
+    output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -1,13 +1,12 @@
 /**
- * The file server as a node:http request listener: the plan from files.ts written straight to the socket,
+ * The file server as a node:http request listener: the plan from server.ts written straight to the socket,
  * without building Fetch Request/Response objects (the fastest path on Node).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import { fileBodyStream } from './file-body.ts';
-import { FileRoot } from './file-paths.ts';
-import { type FilePlan, FileServer, type ServeFilesOptions } from './files.ts';
-import { problem } from './problem.ts';
+import { problem } from '../server/problem.ts';
+import { fileBodyStream } from './body.ts';
+import { type FilePlan, FileServer, type ServeFilesOptions } from './server.ts';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -19,7 +18,7 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
  * createServer(await serveFilesNode('./public')).listen(8080);
  */
 export async function serveFilesNode(root: string, options: ServeFilesOptions = {}): Promise<NodeListener> {
-  const server = new FileServer(await FileRoot.open(root), options);
+  const server = await FileServer.open(root, options);
   return (req, res) => {
     const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');

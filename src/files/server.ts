@@ -1,9 +1,9 @@
 /**
  * Static files with validators done right: strong ETags per content coding, Last-Modified, 304/412 (RFC 9110
- * §13), Range and If-Range (§14, §13.1.5), HEAD, and — when writable — guarded PUT/DELETE (see file-writes.ts).
+ * §13), Range and If-Range (§14, §13.1.5), HEAD, and — when writable — guarded PUT/DELETE (see writes.ts).
  *
  * The logic answers with a `FilePlan` (status, headers, body description); `serveFiles` renders it as a Fetch
- * Response and `serveFilesNode` (node-files.ts) writes it straight to a node:http response.
+ * Response and `serveFilesNode` (node.ts) writes it straight to a node:http response.
  */
 import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
@@ -20,15 +20,16 @@ import {
   type HeaderSource,
   type PreconditionDecision,
 } from '../core/index.ts';
+import { problem } from '../server/problem.ts';
+import { type FileBody, fileBodyStream } from './body.ts';
 import { ByteCache } from './byte-cache.ts';
-import { type FileBody, fileBodyStream } from './file-body.ts';
-import { FileRoot, parseRequestPath } from './file-paths.ts';
-import { handleWrite, type WriteOptions } from './file-writes.ts';
 import { contentTypeFor, isCompressible } from './mime.ts';
 import { type ContentCoding, selectCoding } from './negotiate.ts';
-import { problem } from './problem.ts';
+import { FileRoot, parseRequestPath } from './paths.ts';
+import { sweepTempFiles } from './temp-files.ts';
+import { handleWrite, type WriteOptions } from './writes.ts';
 
-export type { FileBody } from './file-body.ts';
+export type { FileBody } from './body.ts';
 
 export interface ServeFilesOptions extends WriteOptions {
   /** Allow PUT and DELETE. Default false. */
@@ -87,13 +88,23 @@ export class FileServer {
     this.#options = { writable: false, cacheControl: 'no-cache', compress: true, ...options };
   }
 
+  /**
+   * Opens the directory `root` (a clear error when it does not exist). A writable server first removes the temp
+   * files a crashed server left there (temp-files.ts), so they never pile up.
+   */
+  static async open(root: string, options: ServeFilesOptions = {}): Promise<FileServer> {
+    const fileRoot = await FileRoot.open(root);
+    if (options.writable) await sweepTempFiles(fileRoot.path);
+    return new FileServer(fileRoot, options);
+  }
+
   async respond(request: FileRequest): Promise<FilePlan> {
     try {
       return await this.#respond(request);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw error;
-      return problem(403, 'Forbidden', `the server has no permission to access ${request.pathname}`);
+      const answer = fileSystemProblem(error as NodeJS.ErrnoException, request.pathname);
+      if (answer) return answer;
+      throw error;
     }
   }
 
@@ -108,7 +119,7 @@ export class FileServer {
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(this.#options.writable);
     // A file can change between stat and open; then start again (twice at most) so body and ETag agree.
     for (let attempt = 0; ; attempt++) {
-      const plan = await this.#read(method, request, path.segments, path.trailingSlash);
+      const plan = await this.#read(method, request, path.segments, path.trailingSlash, Date.now());
       if (plan !== 'changed') return plan;
       if (attempt === 2) return problem(503, 'File busy', 'the file kept changing while it was read; retry');
     }
@@ -119,6 +130,7 @@ export class FileServer {
     request: FileRequest,
     segments: string[],
     trailingSlash: boolean,
+    now: number,
   ): Promise<FilePlan | 'changed'> {
     let found = await this.root.lookup(segments);
     if (found?.stats.isDirectory()) {
@@ -145,6 +157,9 @@ export class FileServer {
     const headers: Record<string, string> = {
       etag: variant.etag,
       'cache-control': this.#options.cacheControl,
+      // §6.6.1, taken before the file was looked at: a change after this read gets a later modification time,
+      // which is what lets If-Unmodified-Since with this date guard a write (writes.ts, dateGuardHolds).
+      date: httpDate(now),
     };
     // §12.5.5: the response depends on Accept-Encoding whenever the file could be sent compressed.
     if (compressible) headers.vary = 'Accept-Encoding';
@@ -153,7 +168,7 @@ export class FileServer {
     const lastModified = variant.stats.mtimeMs;
     const decision = evaluatePreconditions(
       { method, headers: request.headers },
-      { etag: variant.etag, lastModified, size: variant.onTheFly ? undefined : variant.stats.size },
+      { etag: variant.etag, lastModified, size: variant.onTheFly ? undefined : variant.stats.size, now },
     );
     if (decision.action === 'not-modified') {
       // §15.4.5: only the fields a cache needs to update its stored response; no Last-Modified next to an ETag.
@@ -331,11 +346,49 @@ export class FileServer {
   }
 }
 
+let lastDate = { second: Number.NaN, text: '' };
+
+/** formatHttpDate, computed once a second. */
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: formatHttpDate(second * 1000) };
+  return lastDate.text;
+}
+
 async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await stat(path);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The answer to a file system error the client caused or can act on, as problem+json; undefined for the rest,
+ * which are server failures (500).
+ */
+function fileSystemProblem(error: NodeJS.ErrnoException, pathname: string): FilePlan | undefined {
+  switch (error.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return problem(403, 'Forbidden', `the server has no permission to access ${pathname}`);
+    case 'EROFS':
+      return problem(403, 'Forbidden', 'the served directory is on a read-only file system');
+    case 'ELOOP':
+      return problem(409, 'Conflict', 'a symbolic link on this path leads back to itself (a link loop)');
+    case 'ENAMETOOLONG':
+      // §15.5.15: longer than the server is willing (here: able) to interpret.
+      return problem(
+        414,
+        'URI Too Long',
+        'a name on this path is longer than the file system allows (255 bytes per name)',
+      );
+    case 'ENOSPC':
+    case 'EDQUOT':
+      // RFC 4918 §11.5: the server cannot store the representation.
+      return problem(507, 'Insufficient Storage', 'the disk holding the served directory is full');
+    default:
+      return undefined;
   }
 }
 
@@ -376,7 +429,7 @@ export async function serveFiles(
   root: string,
   options: ServeFilesOptions = {},
 ): Promise<(request: Request) => Promise<Response>> {
-  const server = new FileServer(await FileRoot.open(root), options);
+  const server = await FileServer.open(root, options);
   return async (request) => {
     const url = new URL(request.url);
     const plan = await server.respond({

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { etagFromStats } from '../core/index.ts';
-import { fileBodyStream } from './file-body.ts';
-import { FileRoot } from './file-paths.ts';
-import { distinctFrom } from './file-writes.ts';
-import { FileServer, serveFiles } from './files.ts';
+import { fileBodyStream } from './body.ts';
+import { FileRoot } from './paths.ts';
+import { FileServer, serveFiles } from './server.ts';
+import { distinctFrom } from './writes.ts';
 
 let dir: string;
 let handler: (request: Request) => Promise<Response>;

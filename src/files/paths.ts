@@ -72,8 +72,14 @@ export class FileRoot {
     return join(this.path, ...segments);
   }
 
-  contains(realPath: string): boolean {
-    return realPath === this.path || realPath.startsWith(this.#prefix);
+  /**
+   * Whether a real path (symlinks resolved) may be served or written: inside the root, and not hidden — no name
+   * below the root starts with a dot, so a link such as `cfg -> .git` or `dotlink -> .env` hides its target just
+   * as the request path `/.env` is hidden.
+   */
+  serves(realPath: string): boolean {
+    if (realPath === this.path) return true;
+    return realPath.startsWith(this.#prefix) && !realPath.includes(`${sep}.`, this.#prefix.length - 1);
   }
 
   /**
@@ -122,13 +128,13 @@ export class FileRoot {
   }
 
   /**
-   * Resolves symlinks and returns the real path when it stays inside the root; undefined when the file does not
-   * exist or leads outside (both answer 404: we do not reveal what lies outside).
+   * Resolves symlinks and returns the real path when the root serves it; undefined when the file does not exist,
+   * leads outside or to a hidden name (all answer 404: we do not reveal what lies outside).
    */
   async resolvePath(path: string): Promise<string | undefined> {
     try {
       const real = await realpath(path);
-      return this.contains(real) ? real : undefined;
+      return this.serves(real) ? real : undefined;
     } catch {
       return undefined;
     }

@@ -2,7 +2,7 @@
  * Guarded writes for the file server: PUT creates or replaces, DELETE removes, both under If-Match /
  * If-None-Match / If-Unmodified-Since (RFC 9110 §13.1) and optionally 428 Precondition Required (RFC 6585 §3).
  *
- * Writes are atomic (temp file in the same directory, then rename) and serialised per file — by its real path,
+ * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file — by its real path,
  * so links inside the root that lead to one file share one lock — and two writers holding the same ETag can
  * never both succeed: the second one is evaluated against the first one's result. A write through a link
  * replaces (or deletes) the file the link leads to.
@@ -18,8 +18,9 @@ import {
   type HeaderSource,
   parseHttpDate,
 } from '../core/index.ts';
-import type { FileRoot } from './file-paths.ts';
-import { problem } from './problem.ts';
+import { problem } from '../server/problem.ts';
+import type { FileRoot } from './paths.ts';
+import { tempPath } from './temp-files.ts';
 
 export interface WriteOptions {
   /** Answer 428 to a PUT or DELETE of an existing file that carries no precondition. Default false. */
@@ -66,7 +67,12 @@ export async function handleWrite(
   }
   const target = await writeTarget(root, segments);
   if ('refused' in target) return target.refused;
-  return request.method === 'PUT' ? put(request, target, options) : remove(request, target.path, options);
+  // §10.2.2: Location names the file as stored, a path on this host. Built from the decoded segments, never from
+  // the request path, in which "//evil.example/x" would be a network-path reference to another host.
+  const location = `/${segments.map(encodeURIComponent).join('/')}`;
+  return request.method === 'PUT'
+    ? put(request, target, location, options)
+    : remove(request, target.path, options);
 }
 
 interface Target {
@@ -78,26 +84,35 @@ interface Target {
 
 /**
  * Where a write lands, found without creating anything: the real path of the deepest existing ancestor (which
- * must be a directory inside the root), the missing names below it, and the file — through a link, if it is
- * one that stays inside the root.
+ * must be a directory the root serves), the missing names below it, and the file — through a link, if it is
+ * one that leads to a file the root serves. File system errors other than "missing" (a link loop, a name too
+ * long) are thrown for the caller to answer.
  */
 async function writeTarget(root: FileRoot, segments: string[]): Promise<Target | { refused: Plan }> {
-  const outside = { refused: problem(403, 'Forbidden', 'the path leads outside the served directory') };
+  const forbidden = {
+    refused: problem(403, 'Forbidden', 'the path leads outside the served directory or to a hidden file'),
+  };
   const names = segments.slice(0, -1);
   const name = segments[segments.length - 1]!;
   for (let depth = names.length; depth >= 0; depth--) {
-    const real = await realpath(root.join(names.slice(0, depth))).catch(() => undefined);
+    const real = await realpath(root.join(names.slice(0, depth))).catch(missingOrThrow);
     if (real === undefined) continue;
-    if (!root.contains(real)) return outside;
+    if (!root.serves(real)) return forbidden;
     if (!(await stat(real)).isDirectory())
       return { refused: problem(409, 'Conflict', 'a parent of this path is a file, not a directory') };
     const path = join(real, ...names.slice(depth), name);
     if (depth < names.length) return { path, parentExists: false };
-    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink()) return { path, parentExists: true };
-    const linked = await root.resolvePath(path);
-    return linked ? { path: linked, parentExists: true } : outside;
+    if (!(await lstat(path).catch(missingOrThrow))?.isSymbolicLink()) return { path, parentExists: true };
+    const linked = await realpath(path).catch(missingOrThrow);
+    return linked !== undefined && root.serves(linked) ? { path: linked, parentExists: true } : forbidden;
   }
   throw new Error(`the served directory ${root.path} is gone`);
+}
+
+/** For `.catch`: a name that does not exist (or whose parent is a file) is undefined; other errors go on. */
+function missingOrThrow(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+  throw error;
 }
 
 /** The file at `path`, if any, as the evaluator sees it; a directory is refused. */
@@ -136,6 +151,22 @@ function isConditional(headers: HeaderSource): boolean {
   );
 }
 
+/**
+ * Whether If-Unmodified-Since alone can guard this write against a lost update, under `requirePreconditions`.
+ *
+ * HTTP dates have one-second precision (§5.6.7), so a client that read the file and sends back its Last-Modified
+ * cannot tell the version it read from a later one written within the same second: §13.1.4 would let it
+ * overwrite that change. Comparing with the server's clock does not help (the client may have read long ago).
+ * The date must instead prove that the client's read came after the file's last change: the file's modification
+ * time (full precision) must lie at least one second before the date sent. A client gets such a date from the
+ * `Date` of the response it read — the server stamps it before it looks at the file, and every later change
+ * gets a later modification time — but never from Last-Modified itself: that one gets 428 and is told to use
+ * If-Match. The second of margin covers file system clocks that lag the system clock by a tick.
+ */
+export function dateGuardHolds(modifiedMs: number, ifUnmodifiedSince: Date): boolean {
+  return modifiedMs <= ifUnmodifiedSince.getTime() - 1000;
+}
+
 /** Evaluates §13.2.2 and RFC 6585 §3 for a write; returns the refusal, if any. */
 function checkWrite(
   request: WriteRequest,
@@ -155,17 +186,40 @@ function checkWrite(
     if (etag) plan.headers.etag = etag;
     return plan;
   }
-  if (options.requirePreconditions && stats && !isConditional(request.headers)) {
+  if (!options.requirePreconditions || !stats) return undefined;
+  if (!isConditional(request.headers)) {
     return problem(
       428,
       'Precondition Required',
-      `${request.method} of an existing file must carry If-Match (the ETag you read) or If-Unmodified-Since`,
+      `${request.method} of an existing file must carry If-Match with the ETag you read ` +
+        '(or If-None-Match: * to create only)',
+      { precondition: 'required' },
+    );
+  }
+  const ifUnmodifiedSince = parseHttpDate(getHeader(request.headers, 'if-unmodified-since'));
+  if (
+    getHeader(request.headers, 'if-match') === undefined &&
+    ifUnmodifiedSince !== undefined &&
+    !dateGuardHolds(stats.mtimeMs, ifUnmodifiedSince)
+  ) {
+    return problem(
+      428,
+      'Precondition Required',
+      'If-Unmodified-Since cannot protect this write: the file changed less than a second before that date, ' +
+        'and a change within the same second would go unnoticed (HTTP dates have one-second precision). ' +
+        'Send If-Match with the ETag you read (or, as If-Unmodified-Since, the Date of the response you read)',
+      { precondition: 'if-match' },
     );
   }
   return undefined;
 }
 
-async function put(request: WriteRequest, target: Target, options: WriteOptions): Promise<Plan> {
+async function put(
+  request: WriteRequest,
+  target: Target,
+  location: string,
+  options: WriteOptions,
+): Promise<Plan> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const declared = Number(getHeader(request.headers, 'content-length') ?? 0);
   if (declared > maxBytes) return tooLarge(maxBytes);
@@ -178,7 +232,7 @@ async function put(request: WriteRequest, target: Target, options: WriteOptions)
     return problem(409, 'Conflict', 'a parent of this path is not a directory');
 
   // Receive the body before taking the lock, so a slow upload never blocks other writers.
-  const temp = join(directory, `.etagkit-${crypto.randomUUID()}.tmp`);
+  const temp = tempPath(directory);
   let keepTemp = false;
   try {
     if (!(await receive(request.body, temp, maxBytes))) return tooLarge(maxBytes);
@@ -188,11 +242,12 @@ async function put(request: WriteRequest, target: Target, options: WriteOptions)
       const written = await distinctFrom(temp, before);
       await rename(temp, target.path);
       keepTemp = true;
+      await syncDirectory(directory);
       const headers = { etag: etagFromStats(written), 'last-modified': formatHttpDate(written.mtimeMs) };
       // §9.3.4: 201 when the PUT created the file, 204 when it replaced one (§8.6: no Content-Length in a 204).
       return before
         ? { status: 204, headers }
-        : { status: 201, headers: { ...headers, location: request.pathname, 'content-length': '0' } };
+        : { status: 201, headers: { ...headers, location, 'content-length': '0' } };
     });
   } finally {
     if (!keepTemp) await unlink(temp).catch(() => {});
@@ -210,6 +265,16 @@ async function remove(request: WriteRequest, path: string, options: WriteOptions
     await unlink(path);
     return { status: 204, headers: {} };
   });
+}
+
+/** Makes a rename in `directory` durable before the write is acknowledged (a power cut must not undo it). */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseRequestPath } from './file-paths.ts';
+import { parseRequestPath } from './paths.ts';
 
 const rows: [string, string, ReturnType<typeof parseRequestPath>['ok'], (string[] | number)?][] = [
   ['plain path', '/a/b.txt', true, ['a', 'b.txt']],
