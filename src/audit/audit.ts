@@ -194,15 +194,19 @@ async function runAudit(url: URL, writeProbe: boolean, s: Settings, limiter: Hos
         probes.slice(0, -1).flatMap((p) => evidence(p, ['location'])),
       ),
     );
-  if (baseline.response!.status !== 200)
-    return report(target, [
-      ...findings,
-      finding(
-        'status-not-ok',
-        `GET answered ${baseline.response!.status} ${baseline.response!.reason}; only a 200 can be audited`,
-        evidence(baseline, ['content-type', 'etag']),
-      ),
-    ]);
+  const writes = async () =>
+    writeProbe ? runWriteProbes(target, (spec, keepBody) => send(spec, target, keepBody)) : [];
+  const { status, reason } = baseline.response!;
+  if (status !== 200) {
+    // A missing resource is what a create-only write probe wants: the write findings are the audit then.
+    const missing = writeProbe && (status === 404 || status === 410);
+    const notOk = finding(
+      'status-not-ok',
+      `GET answered ${status} ${reason}; only a 200 can be audited`,
+      evidence(baseline, ['content-type', 'etag']),
+    );
+    return report(target, [...findings, ...(missing ? [] : [notOk]), ...(await writes())]);
+  }
 
   // The probes, most revealing first, within the budget.
   const validators = validatorsOf(baseline);
@@ -231,11 +235,7 @@ async function runAudit(url: URL, writeProbe: boolean, s: Settings, limiter: Hos
     validators,
     now: s.now(),
   };
-  findings.push(...runChecks(observations));
-  if (writeProbe) {
-    const writes = await runWriteProbes(target, (spec, keepBody) => send(spec, target, keepBody));
-    findings.push(...writes);
-  }
+  findings.push(...runChecks(observations), ...(await writes()));
   return report(target, findings, skipped, validators);
 }
 

@@ -88,11 +88,13 @@ async function probeReplace(send: SendWrite, original: Original): Promise<Findin
   const bare = await put('write-unconditional', 'PUT with no precondition: expect 428', []);
   if (is2xx(bare.probe)) out.push(unguarded(bare.probe));
 
+  const written = [stale.probe, createOnly.probe, bare.probe];
   const tag = await currentTag(send);
   if (tag && !parseEntityTag(tag)?.weak) {
     const current = await put('write-current-if-match', 'PUT with If-Match: the current tag: expect 2xx', [
       ['If-Match', tag],
     ]);
+    written.push(current.probe);
     if (current.probe.response?.status === 412)
       out.push(
         finding(
@@ -102,7 +104,7 @@ async function probeReplace(send: SendWrite, original: Original): Promise<Findin
         ),
       );
   }
-  out.push(...missingTag([stale, createOnly, bare].map((w) => w.probe)));
+  out.push(...missingTag(written));
   out.push(...(await restore(send, original)));
   return out;
 }
