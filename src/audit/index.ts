@@ -4,5 +4,7 @@
  */
 export { type AuditAllOptions, type AuditOptions, type AuditTarget, audit, auditAll } from './audit.ts';
 export { FIXES, type Fix, type Stack } from './fixes.ts';
+export { exitCode, formatText, type JsonReport, summary, toJson } from './format.ts';
 export type { Finding, Probe, ProbeResponse, Reliance, Report, Trust } from './report.ts';
 export { atLeast, FINDING_IDS, type FindingId, RULES, type Rule, type Severity } from './rules.ts';
+export { type SarifOptions, toSarif, type UrlSource } from './sarif.ts';

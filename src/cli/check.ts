@@ -59,7 +59,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   if (format === 'json') process.stdout.write(`${JSON.stringify(toJson(reports), null, 2)}\n`);
   else if (format === 'sarif')
     process.stdout.write(`${JSON.stringify(toSarif(reports, { version: version(), sources }), null, 2)}\n`);
-  else process.stdout.write(formatText(reports, { color: useColour() }));
+  else process.stdout.write(formatText(reports, { color: useColour(process.stdout, process.env) }));
   return exitCode(reports, failOn);
 }
 
@@ -115,9 +115,9 @@ function positive(ms: number, value: string): number {
   return ms;
 }
 
-/** Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org). */
-function useColour(): boolean {
-  return process.stdout.isTTY === true && !process.env.NO_COLOR;
+/** Colour only on a terminal, and never when NO_COLOR is set to a non-empty value (https://no-color.org). */
+export function useColour(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+  return stream.isTTY === true && !env.NO_COLOR;
 }
 
 function version(): string {
