@@ -63,6 +63,8 @@ export interface Knobs {
   writeBug?: 'ignore-if-match' | 'ignore-inm-star' | 'reject-current' | 'no-etag' | 'mangle';
   /** Start absent (404) until a PUT creates it. */
   absent?: boolean;
+  /** Answer after this many ms (a slow origin, so that requests overlap). */
+  delayMs?: number;
   /** Raw behaviour for a request: 'hang' never answers, 'close' closes at once, 'cut' sends half a body. */
   fault?: (req: Req, n: number) => 'hang' | 'close' | 'cut' | undefined;
 }
@@ -71,7 +73,7 @@ export interface Origin {
   url: string;
   /** Every request, in arrival order. */
   requests: Req[];
-  /** Most connections open at the same time. */
+  /** Most requests in flight at the same time (from accepting the connection to writing the answer). */
   maxConcurrent: number;
   close(): Promise<void>;
 }
@@ -94,8 +96,16 @@ export async function startOrigin(knobs: Knobs = {}): Promise<Origin> {
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     origin.maxConcurrent = Math.max(origin.maxConcurrent, ++open);
+    // In flight from accept until the response is written (or the connection closes): when the server has
+    // answered, the client's closing of its end is no longer a request in flight.
+    let counted = true;
+    const done = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    socket.on('finish', done);
     socket.on('close', () => {
-      open--;
+      done();
       sockets.delete(socket);
     });
     socket.on('error', () => {});
@@ -104,24 +114,28 @@ export async function startOrigin(knobs: Knobs = {}): Promise<Origin> {
       const fault = knobs.fault?.(req, n);
       if (fault === 'hang') return;
       if (fault === 'close') return void socket.destroy();
-      const reply = respond(req, n, knobs, state);
-      if (fault === 'cut') {
-        const body = reply.body ?? Buffer.alloc(0);
-        socket.end(
-          serialise({
-            ...reply,
-            headers: [...reply.headers, ['Content-Length', String(body.length)]],
-          }).subarray(0, -Math.ceil(body.length / 2)),
-        );
-        return;
-      }
-      const head = req.method === 'HEAD' || reply.status === 304 || reply.status === 204;
-      const framed: Reply = head
-        ? reply
-        : { ...reply, headers: [...reply.headers, ['Content-Length', String(reply.body?.length ?? 0)]] };
-      socket.end(serialise(framed));
+      if (knobs.delayMs) setTimeout(() => answer(socket, req, n, fault), knobs.delayMs);
+      else answer(socket, req, n, fault);
     });
   });
+  const answer = (socket: Socket, req: Req, n: number, fault: string | undefined) => {
+    const reply = respond(req, n, knobs, state);
+    if (fault === 'cut') {
+      const body = reply.body ?? Buffer.alloc(0);
+      socket.end(
+        serialise({
+          ...reply,
+          headers: [...reply.headers, ['Content-Length', String(body.length)]],
+        }).subarray(0, -Math.ceil(body.length / 2)),
+      );
+      return;
+    }
+    const head = req.method === 'HEAD' || reply.status === 304 || reply.status === 204;
+    const framed: Reply = head
+      ? reply
+      : { ...reply, headers: [...reply.headers, ['Content-Length', String(reply.body?.length ?? 0)]] };
+    socket.end(serialise(framed));
+  };
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
@@ -188,7 +202,7 @@ function respond(
     const i = hop ? Number(hop[1]) : 0;
     return { status: 301, headers: [['Location', i + 1 >= hops ? path : `/hop${i + 1}`]] };
   }
-  if (req.path !== path)
+  if (req.path.split('?')[0] !== path)
     return { status: 404, headers: [['Content-Type', 'text/plain']], body: Buffer.from('not found') };
   if (req.method === 'PUT' || req.method === 'DELETE') return write(req, k, state);
   if (!state.exists)
