@@ -78,11 +78,15 @@ export async function auditAll(
 ): Promise<Report[]> {
   const settings = settle(options);
   const limiter = new HostLimiter(options.perHost ?? 4);
-  let done = 0;
-  return mapLimit(targets, options.concurrency ?? 8, async (target) => {
+  // Every URL is checked before any is fetched: a caller's mistake is not a finding about a server.
+  const parsed = targets.map((target) => {
     const { url, writeProbe } =
       typeof target === 'string' || target instanceof URL ? { url: target, writeProbe: false } : target;
-    const report = await runAudit(new URL(url), writeProbe ?? false, settings, limiter);
+    return { url: httpUrl(url), writeProbe: writeProbe ?? false };
+  });
+  let done = 0;
+  return mapLimit(parsed, options.concurrency ?? 8, async ({ url, writeProbe }) => {
+    const report = await runAudit(url, writeProbe, settings, limiter);
     options.onReport?.(report, ++done, targets.length);
     return report;
   });
@@ -101,9 +105,17 @@ function settle(options: AuditOptions): Settings {
   };
 }
 
+/** Throws a TypeError naming the value when it is not an absolute http(s) URL. */
+function httpUrl(value: string | URL): URL {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new TypeError(
+      `only absolute http: and https: URLs can be audited, not ${JSON.stringify(String(value))}`,
+    );
+  return url;
+}
+
 async function runAudit(url: URL, writeProbe: boolean, s: Settings, limiter: HostLimiter): Promise<Report> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new TypeError(`only http: and https: URLs can be audited, not ${url.protocol}`);
   const startedAt = new Date(s.now()).toISOString();
   const t0 = performance.now();
   const probes: Probe[] = [];
@@ -116,15 +128,17 @@ async function runAudit(url: URL, writeProbe: boolean, s: Settings, limiter: Hos
       maxBodyBytes: s.maxBodyBytes,
       keepBody,
     }).finally(release);
-    const { body: _body, ...response } = ex.response ?? {};
     const probe: Probe = {
       name: spec.name,
       purpose: spec.purpose,
       request: { method: spec.method, url: target.href, headers: spec.headers },
-      ...(ex.response ? { response: response as ProbeResponse } : {}),
-      ...(ex.fault ? { fault: ex.fault } : {}),
       ms: ex.ms,
     };
+    if (ex.response) {
+      const { body: _kept, ...response } = ex.response; // the body goes to the write probe, not the report
+      probe.response = response;
+    }
+    if (ex.fault) probe.fault = ex.fault;
     probes.push(probe);
     return { probe, body: ex.response?.body };
   };

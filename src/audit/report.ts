@@ -5,7 +5,7 @@
 import { FIXES, type Fix } from './fixes.ts';
 import type { HeaderList } from './http1.ts';
 import { type FindingId, RULES, type Severity } from './rules.ts';
-import type { Fault } from './wire.ts';
+import type { Fault, WireResponse } from './wire.ts';
 
 export interface Finding {
   id: FindingId;
@@ -30,16 +30,8 @@ export interface Trust {
   lastModified: Reliance;
 }
 
-export interface ProbeResponse {
-  version: string;
-  status: number;
-  reason: string;
-  headers: HeaderList;
-  bodyBytes: number;
-  bodySha256: string;
-  truncated: boolean;
-  strayBytes: number;
-}
+/** A response as read off the wire (the body itself is not kept in a report). */
+export type ProbeResponse = Omit<WireResponse, 'body'>;
 
 export interface Probe {
   /** Stable name of the probe (`get`, `inm-match`, …). */
