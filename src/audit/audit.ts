@@ -60,7 +60,7 @@ const FATAL = new Set(['dns', 'refused', 'tls', 'timeout']);
  * import { audit } from 'etagkit/audit';
  * const report = await audit('https://example.com/app.js');
  * for (const f of report.findings) console.log(f.severity, f.id, f.message);
- * if (report.trust.etag === 'reliable') monitor.useIfNoneMatch(report.finalUrl);
+ * if (report.trust.etag === 'reliable') console.log('poll it with If-None-Match');
  */
 export async function audit(url: string | URL, options: AuditOptions = {}): Promise<Report> {
   return runAudit(
