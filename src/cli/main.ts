@@ -1,11 +1,13 @@
 /** The `etagkit` command: a thin shell over the library. */
 import { readFileSync } from 'node:fs';
+import { checkCommand } from './check.ts';
 import { serveCommand } from './serve.ts';
 
 const USAGE = `usage: etagkit <command> [options]
 
 commands:
   serve <dir>   serve static files with strong ETags, 304/412, Range and guarded writes
+  check <url>…  audit a server's validators and conditional requests (for people and CI)
   help [cmd]    this text, or a command's options
   version       the installed version (also --version)
 
@@ -13,6 +15,7 @@ Run "etagkit <command> --help" for a command's options.`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
+  check: checkCommand,
 };
 
 function version(): string {
