@@ -1,6 +1,6 @@
 /**
  * `etagkit check` as CI runs it: exit codes per --fail-on, usage errors, --json against the schema kept in the
- * repository, --sarif against the SARIF 2.1.0 schema (from @microsoft/jest-sarif), --file, --write-probe and
+ * repository, --sarif against the SARIF 2.1.0 schema (vendored in test/fixtures), --file, --write-probe and
  * the tuning options.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +19,10 @@ const require = createRequire(import.meta.url);
 const reportSchema = JSON.parse(
   await readFile(new URL('../src/audit/report.schema.json', import.meta.url), 'utf8'),
 );
-const sarifSchema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
+// The OASIS SARIF 2.1.0 schema (rtm.5, as published on schemastore), vendored in test/fixtures.
+const sarifSchema = JSON.parse(
+  await readFile(new URL('./fixtures/sarif-schema-2.1.0.json', import.meta.url), 'utf8'),
+);
 // ajv-draft-04 is CommonJS with only a default export: its class is the `default` of the module object.
 const AjvDraft04: typeof Ajv = require('ajv-draft-04').default;
 // Formats checked without another dependency; the SARIF schema has a pattern that is invalid with the u flag.
