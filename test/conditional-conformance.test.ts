@@ -75,9 +75,23 @@ const userOptions = <R>(store: Store, id: (r: R) => string) => ({
   requirePreconditions: true,
   headers: ROUTE_HEADERS,
 });
+/** What the /boom route's `validate` does; set by the row that requests it. */
+type Boom = 'throw' | 'reject' | 'invalid-date' | 'invalid-date-async' | 'text-date';
+let boom: Boom = 'throw';
 const boomOptions = {
-  validate: (): Validators => {
-    throw new Error('database down');
+  validate: (): Validators | Promise<Validators> => {
+    switch (boom) {
+      case 'throw':
+        throw new Error('database down');
+      case 'reject':
+        return Promise.reject(new Error('database down'));
+      case 'invalid-date':
+        return { etag: '"1"', lastModified: new Date(Number.NaN) };
+      case 'invalid-date-async':
+        return Promise.resolve({ lastModified: new Date('not a date') });
+      case 'text-date':
+        return { lastModified: '2024-01-02 03:04:05' as unknown as Date };
+    }
   },
 };
 const userId = (path: string) => path.split('/')[2] ?? '';
@@ -320,6 +334,8 @@ interface Row {
   precondition?: string;
   /** Whether the handler ran. */
   ran?: boolean;
+  /** What /boom's `validate` does (default: throw). */
+  boom?: Boom;
   check?: (r: Reply) => void;
 }
 
@@ -526,6 +542,30 @@ const ROWS: Row[] = [
     status: 500,
     ran: false,
   },
+  { name: 'validate rejects: 500, handler not run', path: '/boom', boom: 'reject', status: 500, ran: false },
+  // Issue 8: an invalid Date from validate crashed the node adapter while writing the 200's head.
+  {
+    name: 'validate returns an invalid Date: 500, the process survives',
+    path: '/boom',
+    boom: 'invalid-date',
+    status: 500,
+    ran: false,
+  },
+  {
+    name: 'validate resolves to an invalid Date, with If-Modified-Since: 500, not a 304',
+    path: '/boom',
+    boom: 'invalid-date-async',
+    headers: { 'if-modified-since': LATER },
+    status: 500,
+    ran: false,
+  },
+  {
+    name: 'validate returns a text date (a driver column): 500',
+    path: '/boom',
+    boom: 'text-date',
+    status: 500,
+    ran: false,
+  },
 ];
 
 const ADAPTERS: [string, (store: Store) => Promise<Running>][] = [
@@ -548,6 +588,7 @@ for (const [adapter, start] of ADAPTERS) {
     for (const row of ROWS) {
       test(row.name, async () => {
         store.reset();
+        boom = row.boom ?? 'throw';
         const r = await send(server.url, row.method ?? 'GET', row.path ?? '/users/1', row.headers);
         assert.equal(r.status, row.status, `status; body: ${r.body}`);
         if (row.etag !== undefined) assert.equal(r.headers.etag ?? null, row.etag);

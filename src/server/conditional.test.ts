@@ -117,6 +117,16 @@ describe('conditional() for Fetch handlers', () => {
     assert.equal(w.headers.get('etag'), null);
   });
 
+  test('a write whose re-validate gives a malformed tag keeps its answer, without an ETag', async () => {
+    let calls = 0;
+    const handler = conditional(() => new Response(null, { status: 204 }), {
+      validate: async () => ({ etag: calls++ === 0 ? '"v1"' : '"v2"\r\nx-injected: 1' }),
+    });
+    const r = await handler(req({}, 'PUT'));
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('etag'), null);
+  });
+
   test('non-2xx handler responses are left alone (§13.2.1)', async () => {
     const handler = conditional(() => new Response('gone', { status: 410 }));
     const r = await handler(req({ 'if-none-match': '*' }));

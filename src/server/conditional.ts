@@ -10,6 +10,7 @@ import {
   isSafe,
   keptOnNotModified,
   preconditionFailed,
+  tagAfterWrite,
   type Validators,
   validateFailed,
 } from './decide.ts';
@@ -124,15 +125,15 @@ function withValidators(response: Response, validators: Validators): Response {
 async function afterWrite<R>(o: ResolvedOptions<R>, response: Response, arg: R): Promise<Response> {
   if (response.status < 200 || response.status > 299 || !o.validate || response.headers.has('etag'))
     return response;
-  let validators: Validators | undefined;
+  let etag: string | undefined;
   try {
-    validators = await o.validate(arg);
+    etag = tagAfterWrite(await o.validate(arg));
   } catch {
     return response; // the write happened; only its new ETag is unknown
   }
-  if (!validators || validators.exists === false || validators.etag === undefined) return response;
+  if (etag === undefined) return response;
   const r = mutable(response);
-  r.headers.set('etag', validators.etag);
+  r.headers.set('etag', etag);
   return r;
 }
 

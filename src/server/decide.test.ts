@@ -9,6 +9,7 @@ import {
   preconditionFailed,
   preconditionRequired,
   requiredMethods,
+  tagAfterWrite,
 } from './decide.ts';
 
 const NONE = new Set<string>();
@@ -118,6 +119,36 @@ describe('decide (§13.2.2 before the handler, RFC 6585 §3)', () => {
 
   test('a malformed ETag from validate throws an actionable TypeError', () => {
     assert.throws(() => decide('GET', {}, { etag: 'v1' }, NONE), /"v1".*not an entity-tag.*etagFromVersion/);
+  });
+
+  test('a lastModified no HTTP-date can carry throws an actionable TypeError, request conditional or not', () => {
+    const rows: [value: unknown, shown: RegExp][] = [
+      [new Date(Number.NaN), /Invalid Date/],
+      [Number.NaN, /NaN/],
+      [Number.POSITIVE_INFINITY, /Infinity/],
+      ['2024-01-02 03:04:05', /"2024-01-02 03:04:05".*new Date\(value\)/],
+      [new Date(Date.UTC(10000, 0, 1)), /\+010000-01-01/],
+    ];
+    for (const [value, shown] of rows) {
+      const validators = { etag: '"a"', lastModified: value as Date };
+      assert.throws(() => decide('GET', {}, validators, NONE), TypeError);
+      assert.throws(() => decide('GET', { 'if-modified-since': 'x' }, validators, NONE), shown);
+    }
+    assert.deepEqual(decide('GET', {}, { lastModified: Date.UTC(9999, 11, 31, 23, 59, 59) }, NONE), {
+      action: 'proceed',
+    });
+    assert.deepEqual(decide('GET', {}, { lastModified: new Date(-62_167_219_200_000) }, NONE), {
+      action: 'proceed',
+    });
+  });
+
+  test('tagAfterWrite: the new tag, or nothing when it is gone, absent or malformed', () => {
+    assert.equal(tagAfterWrite({ etag: '"v2"' }), '"v2"');
+    assert.equal(tagAfterWrite({ etag: '"v2"', exists: false }), undefined);
+    assert.equal(tagAfterWrite({}), undefined);
+    assert.equal(tagAfterWrite(undefined), undefined);
+    assert.equal(tagAfterWrite({ etag: 'v2' }), undefined);
+    assert.equal(tagAfterWrite({ etag: '"v2"\r\nx-injected: 1' }), undefined);
   });
 
   test('requiredMethods: true, list (case-insensitive), false', () => {

@@ -83,6 +83,44 @@ export function parseCurrentTag(validators: Validators | undefined): EntityTag |
   return tag;
 }
 
+/** The range of an IMF-fixdate: years 0000 to 9999 (§5.6.7). */
+const FIRST_HTTP_DATE = -62_167_219_200_000; // 0000-01-01T00:00:00Z
+const LAST_HTTP_DATE = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/**
+ * A Last-Modified from `validate` that no HTTP-date can carry (an invalid Date, NaN, a string from a database
+ * driver) is a programming error: thrown here, inside the step that turns `validate` errors into a 500, rather
+ * than later while the 200's head is written, where nothing would catch it.
+ */
+function checkLastModified(value: Date | number | undefined): void {
+  if (value === undefined) return;
+  const ms = typeof value === 'number' ? value : value instanceof Date ? value.getTime() : Number.NaN;
+  if (ms >= FIRST_HTTP_DATE && ms <= LAST_HTTP_DATE) return;
+  const shown =
+    value instanceof Date
+      ? Number.isFinite(ms)
+        ? value.toISOString()
+        : 'Invalid Date'
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : String(value);
+  throw new TypeError(
+    `validate() returned lastModified ${shown}, ` +
+      'which is not a date an HTTP-date can carry; return a valid Date or milliseconds since the epoch ' +
+      '(years 0000-9999; convert text columns with new Date(value))',
+  );
+}
+
+/**
+ * The ETag to send after a successful write, from `validate` asked again: undefined when the resource is gone,
+ * has no tag, or the tag is malformed (the write happened; only its new ETag is unknown, and a header that
+ * node or the Fetch API would refuse must not turn the write's answer into an error).
+ */
+export function tagAfterWrite(validators: Validators | undefined): string | undefined {
+  if (!validators || validators.exists === false || validators.etag === undefined) return undefined;
+  return parseEntityTag(validators.etag) === undefined ? undefined : validators.etag;
+}
+
 /**
  * Decides before the handler runs. `required` is the result of `requiredMethods`. Range is not evaluated here:
  * `conditional()` serves whole representations (use `serveFiles` for byte ranges).
@@ -104,6 +142,7 @@ export function decide(
     return { action: 'precondition-required', by: 'require-preconditions' };
   }
   if (validators === undefined) return PROCEED;
+  checkLastModified(validators.lastModified);
   const current = parseCurrentTag(validators);
   // Nothing to evaluate: the common unconditional request costs no parsing.
   if (!isConditional(headers)) return PROCEED;

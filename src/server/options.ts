@@ -114,7 +114,7 @@ function settle<R>(
   try {
     decision = decide(request.method, request.headers, validators, options.required);
   } catch (error) {
-    return failed(options, request, error); // a malformed ETag from validate
+    return failed(options, request, error); // a malformed ETag or an invalid date from validate
   }
   traceDecision(options.onDecision, request, 'before-handler', decision, validators?.etag);
   if (decision.action === 'proceed') return validators === undefined ? RUN : { kind: 'run', validators };
