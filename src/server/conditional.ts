@@ -4,16 +4,13 @@
  * the preconditions are evaluated on the result.
  */
 import { etagFromContent, formatHttpDate } from '../core/index.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from './decide.ts';
 import {
-  decideAfter,
   type EarlyResponse,
-  isSafe,
   keptOnNotModified,
   preconditionFailed,
-  tagAfterWrite,
-  type Validators,
   validateFailed,
-} from './decide.ts';
+} from './early-response.ts';
 import { tagForEncoding } from './encoding.ts';
 import { beforeHandler, type ConditionalOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { traceDecision } from './trace.ts';

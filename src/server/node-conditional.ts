@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatHttpDate } from '../core/index.ts';
-import { decideAfter, isSafe, preconditionFailed, tagAfterWrite, type Validators } from './decide.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from './decide.ts';
+import { preconditionFailed } from './early-response.ts';
 import { tagForEncoding } from './encoding.ts';
 import {
   beforeHeadersSent,

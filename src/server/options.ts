@@ -2,14 +2,8 @@
  * Options shared by `conditional()` and every adapter, resolved once per route, and the step every one of them
  * runs first: call `validate`, decide, trace, describe the early answer.
  */
-import {
-  decide,
-  type EarlyResponse,
-  earlyResponse,
-  type RequirePreconditions,
-  requiredMethods,
-  type Validators,
-} from './decide.ts';
+import { decide, type RequirePreconditions, requiredMethods, type Validators } from './decide.ts';
+import { type EarlyResponse, earlyResponse } from './early-response.ts';
 import { type DecisionTrace, traceDecision } from './trace.ts';
 
 /** `R` is what the framework hands a handler: a Fetch `Request`, node's `IncomingMessage`, a Koa/Hono context. */
