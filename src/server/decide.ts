@@ -24,8 +24,8 @@ export interface Validators {
 }
 
 /**
- * Methods that must carry a precondition (If-Match, If-Unmodified-Since or If-None-Match), answered 428
- * otherwise (RFC 6585 §3). `true` means PUT, PATCH and DELETE.
+ * Methods that must carry If-Match (or If-None-Match), answered 428 otherwise (RFC 6585 §3); If-Unmodified-Since
+ * alone does not count (see `missingPrecondition`). `true` means PUT, PATCH and DELETE.
  */
 export type RequirePreconditions = boolean | readonly string[];
 
@@ -34,7 +34,8 @@ export type ServerDecision =
   | { action: 'proceed'; by?: undefined }
   | { action: 'not-modified'; by: 'if-none-match' | 'if-modified-since'; coding?: string }
   | { action: 'precondition-failed'; by: 'if-match' | 'if-unmodified-since' | 'if-none-match' }
-  | { action: 'precondition-required'; by: 'require-preconditions' };
+  /** RFC 6585 §3: no precondition at all, or only a date that cannot prevent a lost update. */
+  | { action: 'precondition-required'; by: 'require-preconditions' | 'if-unmodified-since' };
 
 const PROCEED: ServerDecision = Object.freeze({ action: 'proceed' });
 const WRITES_REQUIRING_PRECONDITIONS: readonly string[] = ['PUT', 'PATCH', 'DELETE'];
@@ -128,9 +129,9 @@ export function decide(
   now?: number,
 ): ServerDecision {
   const m = method === 'GET' || method === 'HEAD' ? method : method.toUpperCase();
-  // RFC 6585 §3: the origin requires the request to be conditional.
-  if (required.has(m) && !hasPrecondition(headers)) {
-    return { action: 'precondition-required', by: 'require-preconditions' };
+  if (required.has(m)) {
+    const missing = missingPrecondition(headers);
+    if (missing) return missing;
   }
   if (validators === undefined) return PROCEED;
   checkLastModified(validators.lastModified);
@@ -176,7 +177,12 @@ export function decideAfter(
 /** Whether any of the four §13.1 conditional headers is present, `HeaderSource` read in one go. */
 function isConditional(headers: HeaderSource): boolean {
   if (typeof headers.get === 'function') {
-    return hasPrecondition(headers) || getHeader(headers, 'if-modified-since') !== undefined;
+    return (
+      getHeader(headers, 'if-none-match') !== undefined ||
+      getHeader(headers, 'if-modified-since') !== undefined ||
+      getHeader(headers, 'if-match') !== undefined ||
+      getHeader(headers, 'if-unmodified-since') !== undefined
+    );
   }
   const h = headers as Record<string, string | string[] | undefined>;
   return (
@@ -187,10 +193,33 @@ function isConditional(headers: HeaderSource): boolean {
   );
 }
 
-function hasPrecondition(headers: HeaderSource): boolean {
-  return (
-    getHeader(headers, 'if-match') !== undefined ||
-    getHeader(headers, 'if-unmodified-since') !== undefined ||
-    getHeader(headers, 'if-none-match') !== undefined
-  );
+const REQUIRED: ServerDecision = Object.freeze({
+  action: 'precondition-required',
+  by: 'require-preconditions',
+});
+const DATE_ONLY: ServerDecision = Object.freeze({
+  action: 'precondition-required',
+  by: 'if-unmodified-since',
+});
+
+/**
+ * RFC 6585 §3: 428 says the origin requires the request to be conditional, "to avoid the 'lost update'
+ * problem". If-Match (strong comparison, §13.1.1) detects every change; If-None-Match: * makes a write
+ * create-only (§13.1.2). If-Unmodified-Since alone is refused with its own 428: it compares Last-Modified at
+ * the one-second resolution of an HTTP-date (§13.1.4, §5.6.7), so a change made in the same second as the
+ * client's read leaves the condition true and is overwritten — a Last-Modified that may change within its
+ * second is only a weak validator (§8.8.2.2), and §13.1.4 itself names it the guard for resources "that do not
+ * supply entity tags".
+ *
+ * Accepting the date once Last-Modified is a second older than the server's clock is not enough: the server
+ * cannot know when the client read. Modified at 10:00:00.1; B reads (Last-Modified 10:00:00); A writes with
+ * If-Match at 10:00:00.5; B writes at 10:00:02 with If-Unmodified-Since 10:00:00. The current Last-Modified
+ * is 1.5 s old yet still in second 10:00:00, so §13.1.4 is true and A's change is lost. The same holds for
+ * changes made by any other path (another route, a job, a transaction whose updated_at was taken before it
+ * committed). Without requirePreconditions, If-Unmodified-Since is evaluated as §13.1.4 says.
+ */
+function missingPrecondition(headers: HeaderSource): ServerDecision | undefined {
+  if (getHeader(headers, 'if-match') !== undefined || getHeader(headers, 'if-none-match') !== undefined)
+    return undefined;
+  return getHeader(headers, 'if-unmodified-since') === undefined ? REQUIRED : DATE_ONLY;
 }

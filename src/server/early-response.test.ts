@@ -51,6 +51,14 @@ describe('early responses', () => {
     assert.match(JSON.parse(new TextDecoder().decode(r.body)).detail, /^PATCH requires If-Match/);
   });
 
+  test('428 for a date-only guard says why the date is not enough and to use If-Match', () => {
+    const r = preconditionRequired('put', 'if-unmodified-since');
+    const body = JSON.parse(new TextDecoder().decode(r.body));
+    assert.equal(r.status, 428);
+    assert.equal(body.precondition, 'required');
+    assert.match(body.detail, /^If-Unmodified-Since cannot guard this PUT: .*one-second.*If-Match/);
+  });
+
   test('keptOnNotModified: §15.4.5 list, Set-Cookie, Last-Modified only without ETag', () => {
     for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'set-cookie'])
       assert.ok(keptOnNotModified(name, true), name);

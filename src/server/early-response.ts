@@ -76,14 +76,19 @@ export function preconditionFailed(
 }
 
 /** 428 (RFC 6585 §3) saying which headers would make the request acceptable. */
-export function preconditionRequired(method: string): EarlyResponse {
-  const plan = problem(
-    428,
-    'Precondition Required',
-    `${method.toUpperCase()} requires If-Match (or If-Unmodified-Since, or If-None-Match: * to create): ` +
-      'GET the resource, then send its ETag in If-Match so a concurrent change is not lost',
-    { precondition: 'required' },
-  );
+export function preconditionRequired(
+  method: string,
+  by: 'require-preconditions' | 'if-unmodified-since' = 'require-preconditions',
+): EarlyResponse {
+  const m = method.toUpperCase();
+  const detail =
+    by === 'if-unmodified-since'
+      ? `If-Unmodified-Since cannot guard this ${m}: HTTP dates have one-second resolution, so a change made ` +
+        'in the same second as your read would be overwritten. GET the resource, then send its ETag in If-Match ' +
+        '(or If-None-Match: * to create)'
+      : `${m} requires If-Match (or If-None-Match: * to create): GET the resource, then send its ETag in ` +
+        'If-Match so a concurrent change is not lost';
+  const plan = problem(428, 'Precondition Required', detail, { precondition: 'required' });
   return { status: 428, headers: plan.headers, body: plan.body.data };
 }
 
@@ -106,6 +111,6 @@ export function earlyResponse(
     case 'precondition-failed':
       return preconditionFailed(decision.by, validators);
     case 'precondition-required':
-      return preconditionRequired(method);
+      return preconditionRequired(method, decision.by);
   }
 }
