@@ -127,6 +127,19 @@ describe('conditional() for Fetch handlers', () => {
     assert.equal(r.headers.get('etag'), null);
   });
 
+  test('a hashed 200 keeps its status text, every header and every Set-Cookie', async () => {
+    const headers = new Headers({ 'content-type': 'text/plain', 'x-a': '1' });
+    headers.append('set-cookie', 'a=1');
+    headers.append('set-cookie', 'b=2');
+    const handler = conditional(() => new Response('body', { status: 200, statusText: 'Fine', headers }));
+    const r = await handler(req());
+    assert.equal(r.statusText, 'Fine');
+    assert.equal(r.headers.get('x-a'), '1');
+    assert.deepEqual(r.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.equal(r.headers.get('etag'), etagFromContent('body'));
+    assert.equal(await r.text(), 'body');
+  });
+
   test('non-2xx handler responses are left alone (§13.2.1)', async () => {
     const handler = conditional(() => new Response('gone', { status: 410 }));
     const r = await handler(req({ 'if-none-match': '*' }));

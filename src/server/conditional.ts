@@ -143,7 +143,7 @@ async function afterRead<R>(o: ResolvedOptions<R>, request: Request, response: R
     if (!read.complete) return read.response;
     const tag = etagFromContent(read.bytes);
     etag = o.weak ? `W/${tag}` : tag;
-    r = new Response(read.bytes, r);
+    r = withBody(r, read.bytes);
     r.headers.set('etag', etag);
   }
   const decision = decideAfter(
@@ -159,6 +159,16 @@ async function afterRead<R>(o: ResolvedOptions<R>, request: Request, response: R
   }
   if (decision.action === 'precondition-failed') return toResponse(preconditionFailed(decision.by, { etag }));
   return r;
+}
+
+/**
+ * The response again, with bytes already read as its body. Built from a plain init, not from the Response
+ * itself: runtimes that keep a Response's body as given (@hono/node-server's) then send the bytes as they are,
+ * where `new Response(bytes, response)` copies them into a stream that is read again.
+ */
+function withBody(response: Response, bytes: Uint8Array<ArrayBuffer>): Response {
+  const { status, statusText, headers } = response;
+  return new Response(bytes, { status, statusText, headers });
 }
 
 /** The 304 replacing a 200 the handler produced: its §15.4.5 headers, and Set-Cookie since it ran. */
