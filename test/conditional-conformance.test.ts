@@ -467,7 +467,7 @@ const ROWS: Row[] = [
     method: 'PATCH',
     headers: { 'if-unmodified-since': LATER },
     status: 428,
-    precondition: 'required',
+    precondition: 'if-match',
     ran: false,
     check: (r) => assert.match(JSON.parse(r.body).detail, /one-second.*If-Match/),
   },

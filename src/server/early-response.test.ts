@@ -55,7 +55,7 @@ describe('early responses', () => {
     const r = preconditionRequired('put', 'if-unmodified-since');
     const body = JSON.parse(new TextDecoder().decode(r.body));
     assert.equal(r.status, 428);
-    assert.equal(body.precondition, 'required');
+    assert.equal(body.precondition, 'if-match');
     assert.match(body.detail, /^If-Unmodified-Since cannot guard this PUT: .*one-second.*If-Match/);
   });
 

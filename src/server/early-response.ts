@@ -88,7 +88,9 @@ export function preconditionRequired(
         '(or If-None-Match: * to create)'
       : `${m} requires If-Match (or If-None-Match: * to create): GET the resource, then send its ETag in ` +
         'If-Match so a concurrent change is not lost';
-  const plan = problem(428, 'Precondition Required', detail, { precondition: 'required' });
+  // `precondition` names what to send: any precondition, or (the date being refused) If-Match, as serve does.
+  const precondition = by === 'if-unmodified-since' ? 'if-match' : 'required';
+  const plan = problem(428, 'Precondition Required', detail, { precondition });
   return { status: 428, headers: plan.headers, body: plan.body.data };
 }
 
