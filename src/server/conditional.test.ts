@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { etagFromContent } from '../core/index.ts';
 import { conditional } from './conditional.ts';
+import { checkedValidators } from './options.ts';
 import type { DecisionTrace } from './trace.ts';
 
 const req = (headers: Record<string, string> = {}, method = 'GET') =>
@@ -138,6 +139,25 @@ describe('conditional() for Fetch handlers', () => {
     assert.deepEqual(r.headers.getSetCookie(), ['a=1', 'b=2']);
     assert.equal(r.headers.get('etag'), etagFromContent('body'));
     assert.equal(await r.text(), 'body');
+  });
+
+  test('checkedValidators: what validate returned, for the request the handler got; else undefined', async () => {
+    const seen: unknown[] = [];
+    const validated = conditional(
+      (request) => {
+        seen.push(checkedValidators(request));
+        return new Response('x');
+      },
+      { validate: () => ({ etag: '"v7"', lastModified: 7000 }) },
+    );
+    await validated(req({ 'if-match': '"v7"' }, 'PUT'));
+    const hashed = conditional((request) => {
+      seen.push(checkedValidators(request));
+      return new Response('x');
+    });
+    await hashed(req());
+    assert.deepEqual(seen, [{ etag: '"v7"', lastModified: 7000 }, undefined]);
+    assert.equal(checkedValidators(req()), undefined, 'a request conditional() never saw');
   });
 
   test('non-2xx handler responses are left alone (§13.2.1)', async () => {
