@@ -171,43 +171,30 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         "**usual** — the same routes loading the row(s) with the same SQL and letting Express's default ETag " +
         `(SHA-1 of the rendered JSON) and \`fresh\` answer 304. ${USERS} users; pools of 10 connections each.\n`,
     );
-    console.log('### Requests per second\n');
-    table(
-      ['request', 'usual', 'etagkit', 'etagkit ÷ usual'],
-      ROWS.map((row) => [
-        row.label,
-        median(col('usual', row, 'rps')),
-        median(col('etagkit', row, 'rps')),
-        times(ratio(row, 'rps', 'etagkit', 'usual')),
-      ]),
-    );
-    console.log('\n### App server CPU per request (µs; lower is better)\n');
-    table(
-      ['request', 'usual', 'etagkit', 'usual ÷ etagkit'],
-      ROWS.map((row) => [
-        row.label,
-        median(col('usual', row, 'appMicros')),
-        median(col('etagkit', row, 'appMicros')),
-        times(ratio(row, 'appMicros', 'usual', 'etagkit')),
-      ]),
-    );
-    console.log('\n### PostgreSQL CPU per request (µs; lower is better)\n');
-    table(
-      ['request', 'usual', 'etagkit', 'usual ÷ etagkit'],
-      ROWS.map((row) => [
-        row.label,
-        median(col('usual', row, 'dbMicros')),
-        median(col('etagkit', row, 'dbMicros')),
-        times(ratio(row, 'dbMicros', 'usual', 'etagkit')),
-      ]),
-    );
+    const section = (title: string, key: keyof Round, higherIsBetter: boolean) => {
+      const [a, b] = higherIsBetter ? ['etagkit', 'usual'] : ['usual', 'etagkit'];
+      console.log(`### ${title}\n`);
+      table(
+        ['request', 'usual', 'etagkit', `${a} ÷ ${b}`],
+        ROWS.map((row) => [
+          row.label,
+          median(col('usual', row, key)),
+          median(col('etagkit', row, key)),
+          times(ratio(row, key, a, b)),
+        ]),
+      );
+      console.log();
+    };
+    section('Requests per second', 'rps', true);
+    section('App server CPU per request (µs; lower is better)', 'appMicros', false);
+    section('PostgreSQL CPU per request (µs; lower is better)', 'dbMicros', false);
     const [oneOk, one304, listOk, list304] = ROWS;
     const within = (ok: (typeof ROWS)[number], notModified: (typeof ROWS)[number], app: string) =>
       pairedRatio(
         of(app, notModified).map((r) => r.rps),
         of(app, ok).map((r) => r.rps),
       );
-    console.log('\n### 304 ÷ 200 in req/s, within each app\n');
+    console.log('### 304 ÷ 200 in req/s, within each app\n');
     table(
       ['app', 'one user', `${USERS}-user list`],
       ['usual', 'etagkit'].map((app) => [

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { NewUser, User, UserPatch, UsersDb } from '../users-db/routes.ts';
-import { PAGE } from '../users-db/routes.ts';
+import { PAGE, userOf } from '../users-db/routes.ts';
 
 /** What the store needs of `pg`: `Pool#query`, or a wrapper around it (the tests count statements). */
 export type Query = (text: string, values?: unknown[]) => Promise<Pick<pg.QueryResult, 'rows' | 'rowCount'>>;
@@ -113,13 +113,7 @@ export function postgresUsers(query: Query, schema: string): UsersDb {
 }
 
 function toUser(row: Record<string, unknown>): User {
-  return {
-    id: row.id as number,
-    name: row.name as string,
-    email: row.email as string,
-    visits: row.visits as number,
-    updatedAt: row.updated_at as Date,
-  };
+  return userOf(row, row.updated_at as Date);
 }
 
 /** A schema name as a quoted SQL identifier; only plain lower-case names are accepted. */

@@ -5,7 +5,7 @@
  * a change another one made after its If-Match was checked.
  */
 import { DatabaseSync } from 'node:sqlite';
-import { PAGE, type User, type UsersDb } from '../users-db/routes.ts';
+import { PAGE, type User, type UsersDb, userOf } from '../users-db/routes.ts';
 
 const COLUMNS = 'id, name, email, visits, updated_at';
 /** The clock in whole milliseconds. */
@@ -99,11 +99,5 @@ export function openUsers(path: string): { db: UsersDb; close(): void } {
 }
 
 function toUser(row: Record<string, unknown>): User {
-  return {
-    id: row.id as number,
-    name: row.name as string,
-    email: row.email as string,
-    visits: row.visits as number,
-    updatedAt: new Date(row.updated_at as number),
-  };
+  return userOf(row, new Date(row.updated_at as number));
 }

@@ -29,6 +29,17 @@ export interface User {
 export type NewUser = Pick<User, 'name' | 'email'>;
 export type UserPatch = Partial<Pick<User, 'name' | 'email' | 'visits'>>;
 
+/** A row of either database as a User; `updatedAt` as the caller's driver gives it back, made a Date. */
+export function userOf(row: Record<string, unknown>, updatedAt: Date): User {
+  return {
+    id: row.id as number,
+    name: row.name as string,
+    email: row.email as string,
+    visits: row.visits as number,
+    updatedAt,
+  };
+}
+
 /** The most users one list response holds. */
 export const PAGE = 500;
 
