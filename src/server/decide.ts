@@ -216,7 +216,10 @@ const DATE_ONLY: ServerDecision = Object.freeze({
  * If-Match at 10:00:00.5; B writes at 10:00:02 with If-Unmodified-Since 10:00:00. The current Last-Modified
  * is 1.5 s old yet still in second 10:00:00, so §13.1.4 is true and A's change is lost. The same holds for
  * changes made by any other path (another route, a job, a transaction whose updated_at was taken before it
- * committed). Without requirePreconditions, If-Unmodified-Since is evaluated as §13.1.4 says.
+ * committed). `etagkit serve` accepts a date at least a second after the file's modification time, because it
+ * stamps its Date before looking at the file; conditional() cannot rely on that: node stamps Date after the
+ * handler ran, other runtimes stamp it themselves, and `lastModified` often comes from another machine's clock
+ * (the database's). Without requirePreconditions, If-Unmodified-Since is evaluated as §13.1.4 says.
  */
 function missingPrecondition(headers: HeaderSource): ServerDecision | undefined {
   if (getHeader(headers, 'if-match') !== undefined || getHeader(headers, 'if-none-match') !== undefined)
