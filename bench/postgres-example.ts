@@ -167,7 +167,8 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     );
     console.log(
       'Contenders: **etagkit** — examples/postgres-api (Express + etagkit/express; `validate` = `SELECT updated_at ' +
-        'FROM users WHERE id = $1`, or for the list `max(updated_at)` and `count(*)` of the page, from the index); ' +
+        'FROM users WHERE id = $1`, or for the list `max(updated_at)` and `count(*)` of the page, from the index, ' +
+        'for conditional requests only: a plain GET loads and sends with the ETag of what it loaded); ' +
         "**usual** — the same routes loading the row(s) with the same SQL and letting Express's default ETag " +
         `(SHA-1 of the rendered JSON) and \`fresh\` answer 304. ${USERS} users; pools of 10 connections each.\n`,
     );

@@ -91,6 +91,7 @@ export function createUsersApp(db: UsersDb): express.Express {
 
   const one = conditional({
     validate: async (req) => {
+      if (plainRead(req)) return undefined;
       const id = idOf(req);
       return userValidators(id === undefined ? undefined : await db.updatedAt(id));
     },
@@ -99,6 +100,7 @@ export function createUsersApp(db: UsersDb): express.Express {
   });
   const many = conditional({
     validate: async (req) => {
+      if (plainRead(req)) return undefined;
       const since = sinceOf(req);
       // An unreadable `since` has no representation: the handler answers 400.
       return since === null ? { exists: false } : listValidators(await db.pageVersion(since));
@@ -183,6 +185,22 @@ async function writeChecked<T>(
     if (res.conditional(now).action !== 'proceed') return undefined;
     version = now.lastModified;
   }
+}
+
+/**
+ * A GET or HEAD without any precondition has no early answer to give: its handler loads the row(s) anyway and
+ * sends the ETag of what it loaded. `validate` returning undefined for it saves the version query on every such
+ * 200; conditional() then keeps the handler's ETag (it hashes a body only when the handler sets none).
+ */
+function plainRead(req: express.Request): boolean {
+  const h = req.headers;
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined &&
+    h['if-match'] === undefined &&
+    h['if-unmodified-since'] === undefined
+  );
 }
 
 /** A user with the ETag and Last-Modified of the version sent. */
