@@ -102,6 +102,23 @@ describe('etagkit/express', () => {
     });
   });
 
+  test('res.conditional with an invalid lastModified: the error handler answers 500', async () => {
+    const app = express();
+    app.use(expressConditional());
+    app.get('/', (_req, res) => {
+      if (res.conditional({ lastModified: new Date('soon') }).action !== 'proceed') return;
+      res.send('x');
+    });
+    app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).send(err.name);
+    });
+    await withServer(app, async (url) => {
+      const r = await request(url);
+      assert.equal(r.status, 500);
+      assert.equal(r.body, 'TypeError');
+    });
+  });
+
   test('routes without etagkit keep Express defaults', async () => {
     const app = express();
     app.get('/plain', (_req, res) => res.send('hello'));
@@ -229,6 +246,55 @@ describe('etagkit/node', () => {
       assert.match(String(r.headers['content-type']), /problem\+json/);
       assert.equal(ran, false);
     });
+  });
+});
+
+describe('a write whose re-validate returns a malformed ETag keeps its 2xx, without the tag', () => {
+  // The tag would be refused by setHeader; thrown inside a promise callback it would end the process.
+  let calls = 0; // the first call, before the write, gives a good tag; the one after it a malformed one
+  const validate = async () => ({ etag: calls++ % 2 === 0 ? '"v1"' : '"v2"\r\nx-injected: 1' });
+  const check = async (url: string) => {
+    calls = 0;
+    const r = await request(url, { 'if-match': '*' }, 'PUT');
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.etag, undefined);
+    assert.equal(r.headers['x-injected'], undefined);
+  };
+  test('node', () =>
+    withServer(
+      nodeConditional(
+        (_req, res) => {
+          res.statusCode = 204;
+          res.end();
+        },
+        { validate },
+      ),
+      check,
+    ));
+  test('express', () => {
+    const app = express();
+    app.put('/', expressConditional({ validate }), (_req, res) => void res.status(204).end());
+    return withServer(app, check);
+  });
+  test('koa', () => {
+    const app = new Koa();
+    app.use(koaConditional({ validate }));
+    app.use((ctx) => {
+      ctx.status = 204;
+    });
+    return withServer(app.callback(), check);
+  });
+  test('fastify', async () => {
+    const app = Fastify();
+    await app.register(fastifyConditional, { validate });
+    app.put('/', (_req, reply) => reply.code(204).send());
+    await app.ready();
+    await withServer((req, res) => app.routing(req, res), check);
+  });
+  test('hono', () => {
+    const app = new Hono();
+    app.put('/', honoConditional({ validate }), (c) => c.body(null, 204));
+    return withServer(getRequestListener(app.fetch), check);
   });
 });
 

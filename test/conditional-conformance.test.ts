@@ -19,7 +19,7 @@ import { conditional as koaConditional } from '../src/adapters/koa.ts';
 import { conditional as nodeConditional } from '../src/adapters/node.ts';
 import { etagFromContent, etagFromVersion, formatHttpDate } from '../src/core/index.ts';
 import type { Validators } from '../src/server/index.ts';
-import { conditional as fetchConditional } from '../src/server/index.ts';
+import { checkedValidators, conditional as fetchConditional } from '../src/server/index.ts';
 
 // ---- the API every server implements -------------------------------------------------------------------
 
@@ -34,17 +34,21 @@ interface User {
 class Store {
   users = new Map<string, User>();
   calls = 0;
+  /** What checkedValidators() gave the last handler that ran. */
+  checked: Validators | undefined;
   reset(): void {
     this.users = new Map([['1', { name: 'Ada', version: 1 }]]);
     this.calls = 0;
+    this.checked = undefined;
   }
   validate(id: string): Validators {
     const u = this.users.get(id);
     return u ? { etag: etagFromVersion(u.version), lastModified: UPDATED } : { exists: false };
   }
-  /** The handler of every /users/:id route: a plain status + JSON body. */
-  handle(method: string, id: string): { status: number; body?: unknown; cookie?: string } {
+  /** The handler of every /users/:id route: a plain status + JSON body. `arg` is what validate received. */
+  handle(method: string, id: string, arg: object): { status: number; body?: unknown; cookie?: string } {
     this.calls++;
+    this.checked = checkedValidators(arg);
     const u = this.users.get(id);
     switch (method) {
       case 'GET':
@@ -75,9 +79,23 @@ const userOptions = <R>(store: Store, id: (r: R) => string) => ({
   requirePreconditions: true,
   headers: ROUTE_HEADERS,
 });
+/** What the /boom route's `validate` does; set by the row that requests it. */
+type Boom = 'throw' | 'reject' | 'invalid-date' | 'invalid-date-async' | 'text-date';
+let boom: Boom = 'throw';
 const boomOptions = {
-  validate: (): Validators => {
-    throw new Error('database down');
+  validate: (): Validators | Promise<Validators> => {
+    switch (boom) {
+      case 'throw':
+        throw new Error('database down');
+      case 'reject':
+        return Promise.reject(new Error('database down'));
+      case 'invalid-date':
+        return { etag: '"1"', lastModified: new Date(Number.NaN) };
+      case 'invalid-date-async':
+        return Promise.resolve({ lastModified: new Date('not a date') });
+      case 'text-date':
+        return { lastModified: '2024-01-02 03:04:05' as unknown as Date };
+    }
   },
 };
 const userId = (path: string) => path.split('/')[2] ?? '';
@@ -109,7 +127,7 @@ function fetchApp(store: Store): (request: Request) => Promise<Response> {
       : Response.json(r.body, { status: r.status, headers });
   };
   const users = fetchConditional(
-    (req) => toResponse(store.handle(req.method, userId(new URL(req.url).pathname))),
+    (req) => toResponse(store.handle(req.method, userId(new URL(req.url).pathname), req)),
     userOptions<Request>(store, (req) => userId(new URL(req.url).pathname)),
   );
   const hashed = fetchConditional(() => {
@@ -144,7 +162,7 @@ function nodeSend(res: ServerResponse, r: ReturnType<Store['handle']>): void {
 
 async function startNode(store: Store): Promise<Running> {
   const users = nodeConditional(
-    (req, res) => nodeSend(res, store.handle(req.method!, userId(req.url!))),
+    (req, res) => nodeSend(res, store.handle(req.method!, userId(req.url!), req)),
     userOptions<IncomingMessage>(store, (req) => userId(req.url!)),
   );
   const hashed = nodeConditional((_req, res) => {
@@ -178,7 +196,7 @@ async function startExpress(store: Store): Promise<Running> {
   app.all(
     '/users/:id',
     expressConditional(userOptions<express.Request>(store, (req) => String(req.params.id))),
-    (req, res) => send(res, store.handle(req.method, String(req.params.id))),
+    (req, res) => send(res, store.handle(req.method, String(req.params.id), req)),
   );
   app.get('/hashed', expressConditional(), (_req, res) => {
     store.calls++;
@@ -204,7 +222,7 @@ async function startFastify(store: Store): Promise<Running> {
     url: '/users/:id',
     config: { conditional: userOptions<FastifyRequest>(store, id) },
     handler: (req, reply) => {
-      const r = store.handle(req.method, id(req));
+      const r = store.handle(req.method, id(req), req);
       if (r.cookie) reply.header('set-cookie', r.cookie);
       reply.code(r.status);
       return r.body === undefined ? reply.send() : reply.send(r.body);
@@ -236,7 +254,7 @@ async function startKoa(store: Store): Promise<Running> {
   });
   app.use((ctx) => {
     if (ctx.path.startsWith('/users/')) {
-      const r = store.handle(ctx.method, userId(ctx.path));
+      const r = store.handle(ctx.method, userId(ctx.path), ctx);
       if (r.cookie) ctx.set('set-cookie', r.cookie);
       ctx.status = r.status;
       if (r.body !== undefined) ctx.body = r.body;
@@ -262,7 +280,7 @@ async function startHono(store: Store): Promise<Running> {
     '/users/:id',
     honoConditional(userOptions(store, (c) => c.req.param('id') ?? '')),
     (c) => {
-      const r = store.handle(c.req.method, c.req.param('id'));
+      const r = store.handle(c.req.method, c.req.param('id'), c);
       if (r.cookie) c.header('set-cookie', r.cookie);
       return r.body === undefined ? c.body(null, r.status as 204) : c.json(r.body, r.status as 200);
     },
@@ -320,6 +338,10 @@ interface Row {
   precondition?: string;
   /** Whether the handler ran. */
   ran?: boolean;
+  /** What /boom's `validate` does (default: throw). */
+  boom?: Boom;
+  /** The ETag checkedValidators() gave the handler (the version the preconditions held against). */
+  checked?: string;
   check?: (r: Reply) => void;
 }
 
@@ -394,7 +416,12 @@ const ROWS: Row[] = [
     precondition: 'if-match',
     ran: false,
   },
-  { name: '§13.1.1 If-Match matching on GET: 200', headers: { 'if-match': '"1"' }, status: 200 },
+  {
+    name: '§13.1.1 If-Match matching on GET: 200, checkedValidators() gives the version',
+    headers: { 'if-match': '"1"' },
+    status: 200,
+    checked: '"1"',
+  },
   {
     name: '§13.1.1 If-Match uses strong comparison: W/"1" fails',
     headers: { 'if-match': 'W/"1"' },
@@ -439,17 +466,27 @@ const ROWS: Row[] = [
     ran: false,
   },
   {
-    name: '§13.1.1 PATCH with the current If-Match: 200 and the new ETag',
+    name: '§13.1.1 PATCH with the current If-Match: 200 and the new ETag; the handler knows the version checked',
     method: 'PATCH',
     headers: { 'if-match': '"1"' },
     status: 200,
     etag: '"2"',
     ran: true,
+    checked: '"1"',
   },
   {
-    name: '§13.1.4 PATCH with If-Unmodified-Since after Last-Modified: proceeds',
+    name: 'RFC 6585 §3 + §13.1.4 PATCH guarded only by If-Unmodified-Since: 428 naming If-Match',
     method: 'PATCH',
     headers: { 'if-unmodified-since': LATER },
+    status: 428,
+    precondition: 'if-match',
+    ran: false,
+    check: (r) => assert.match(JSON.parse(r.body).detail, /one-second.*If-Match/),
+  },
+  {
+    name: '§13.2.2 PATCH with If-Match and If-Unmodified-Since: If-Match decides, proceeds',
+    method: 'PATCH',
+    headers: { 'if-match': '"1"', 'if-unmodified-since': EARLIER },
     status: 200,
     etag: '"2"',
   },
@@ -526,6 +563,30 @@ const ROWS: Row[] = [
     status: 500,
     ran: false,
   },
+  { name: 'validate rejects: 500, handler not run', path: '/boom', boom: 'reject', status: 500, ran: false },
+  // Issue 8: an invalid Date from validate crashed the node adapter while writing the 200's head.
+  {
+    name: 'validate returns an invalid Date: 500, the process survives',
+    path: '/boom',
+    boom: 'invalid-date',
+    status: 500,
+    ran: false,
+  },
+  {
+    name: 'validate resolves to an invalid Date, with If-Modified-Since: 500, not a 304',
+    path: '/boom',
+    boom: 'invalid-date-async',
+    headers: { 'if-modified-since': LATER },
+    status: 500,
+    ran: false,
+  },
+  {
+    name: 'validate returns a text date (a driver column): 500',
+    path: '/boom',
+    boom: 'text-date',
+    status: 500,
+    ran: false,
+  },
 ];
 
 const ADAPTERS: [string, (store: Store) => Promise<Running>][] = [
@@ -548,10 +609,12 @@ for (const [adapter, start] of ADAPTERS) {
     for (const row of ROWS) {
       test(row.name, async () => {
         store.reset();
+        boom = row.boom ?? 'throw';
         const r = await send(server.url, row.method ?? 'GET', row.path ?? '/users/1', row.headers);
         assert.equal(r.status, row.status, `status; body: ${r.body}`);
         if (row.etag !== undefined) assert.equal(r.headers.etag ?? null, row.etag);
         if (row.ran !== undefined) assert.equal(store.calls > 0, row.ran, 'whether the handler ran');
+        if (row.checked !== undefined) assert.equal(store.checked?.etag, row.checked, 'checkedValidators()');
         if (row.precondition !== undefined) {
           assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
           assert.equal(JSON.parse(r.body).precondition, row.precondition);

@@ -3,7 +3,8 @@
  * helper `res.conditional({ etag })` for handlers that know their validators only after routing.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { decide, earlyResponse, type ServerDecision, type Validators } from '../server/decide.ts';
+import { decide, type ServerDecision, type Validators } from '../server/decide.ts';
+import { earlyResponse } from '../server/early-response.ts';
 import { createNodeConditional, onOkHead } from '../server/node-conditional.ts';
 import { guardEncoding, hashBody, writeEarly } from '../server/node-response.ts';
 import { type ConditionalOptions, resolveOptions } from '../server/options.ts';

@@ -4,14 +4,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatHttpDate } from '../core/index.ts';
-import {
-  decideAfter,
-  type EarlyResponse,
-  isSafe,
-  keptOnNotModified,
-  preconditionFailed,
-  type Validators,
-} from '../server/decide.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from '../server/decide.ts';
+import { type EarlyResponse, keptOnNotModified, preconditionFailed } from '../server/early-response.ts';
 import { tagForEncoding } from '../server/encoding.ts';
 import { beforeHeadersSent, hashBody } from '../server/node-response.ts';
 import {
@@ -176,9 +170,8 @@ function afterRead(o: Resolved, request: Tracked, reply: FastifyReply, payload: 
 async function afterWrite(o: Resolved, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (reply.statusCode < 200 || reply.statusCode > 299 || !o.validate || reply.hasHeader('etag')) return;
   try {
-    const validators = await o.validate(request);
-    if (validators && validators.exists !== false && validators.etag !== undefined)
-      reply.header('etag', validators.etag);
+    const etag = tagAfterWrite(await o.validate(request));
+    if (etag !== undefined) reply.header('etag', etag);
   } catch {
     // the write happened; only its new ETag is unknown
   }

@@ -3,14 +3,8 @@
  */
 import type { Context, Middleware } from 'koa';
 import { formatHttpDate } from '../core/index.ts';
-import {
-  decideAfter,
-  type EarlyResponse,
-  isSafe,
-  keptOnNotModified,
-  preconditionFailed,
-  type Validators,
-} from '../server/decide.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from '../server/decide.ts';
+import { type EarlyResponse, keptOnNotModified, preconditionFailed } from '../server/early-response.ts';
 import { tagForEncoding } from '../server/encoding.ts';
 import { guardEncoding, hashBody } from '../server/node-response.ts';
 import {
@@ -111,9 +105,8 @@ function afterRead(o: ResolvedOptions<Context>, ctx: Context): void {
 async function afterWrite(o: ResolvedOptions<Context>, ctx: Context): Promise<void> {
   if (ctx.status < 200 || ctx.status > 299 || !o.validate || ctx.res.hasHeader('etag')) return;
   try {
-    const validators = await o.validate(ctx);
-    if (validators && validators.exists !== false && validators.etag !== undefined)
-      ctx.set('etag', validators.etag);
+    const etag = tagAfterWrite(await o.validate(ctx));
+    if (etag !== undefined) ctx.set('etag', etag);
   } catch {
     // the write happened; only its new ETag is unknown
   }

@@ -2,7 +2,7 @@
  * `etagkit/node`: conditional requests for a plain node:http handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validateFailed } from '../server/decide.ts';
+import { validateFailed } from '../server/early-response.ts';
 import { createNodeConditional } from '../server/node-conditional.ts';
 import { writeEarly } from '../server/node-response.ts';
 import type { ConditionalOptions } from '../server/options.ts';

@@ -601,6 +601,68 @@ describe('evaluatePreconditions: If-Range and Range (§13.1.5, §13.2.2 step 5, 
   ]);
 });
 
+describe('evaluatePreconditions: values from the application that are not validators', () => {
+  const invalid = new Date(Number.NaN);
+  runRows([
+    [
+      '§13.1.3 an invalid Date is no modification date: If-Modified-Since ignored',
+      'GET',
+      { 'if-modified-since': AFTER },
+      { etag: undefined, lastModified: invalid },
+      PROCEED,
+    ],
+    [
+      '§13.1.4 an invalid Date is no modification date: If-Unmodified-Since ignored',
+      'PUT',
+      { 'if-unmodified-since': BEFORE },
+      { lastModified: invalid },
+      PROCEED,
+    ],
+    [
+      '§13.1.3 NaN as lastModified is ignored',
+      'GET',
+      { 'if-modified-since': AFTER },
+      { lastModified: Number.NaN },
+      PROCEED,
+    ],
+    [
+      '§13.1.4 Infinity as lastModified is ignored',
+      'PUT',
+      { 'if-unmodified-since': BEFORE },
+      { lastModified: Number.POSITIVE_INFINITY },
+      PROCEED,
+    ],
+    [
+      "§13.1.3 a string lastModified (a database driver's text column) is ignored",
+      'GET',
+      { 'if-modified-since': AFTER },
+      { lastModified: '2024-01-01T00:00:00Z' as unknown as Date },
+      PROCEED,
+    ],
+    [
+      '§13.1.5 an invalid Date never matches If-Range: the whole representation',
+      'GET',
+      { range: 'bytes=0-1', 'if-range': LM_DATE },
+      { lastModified: invalid, size: 10 },
+      IGNORE_RANGE,
+    ],
+    ['§14.2 a negative size is ignored: no range', 'GET', { range: 'bytes=0-1' }, { size: -2 }, PROCEED],
+    ['§14.2 a NaN size is ignored', 'GET', { range: 'bytes=0-1' }, { size: Number.NaN }, PROCEED],
+    ['§14.2 a fractional size is ignored', 'GET', { range: 'bytes=0-1' }, { size: 10.5 }, PROCEED],
+    ['§14.2 a size past 2^53 is ignored', 'GET', { range: 'bytes=0-1' }, { size: 2 ** 60 }, PROCEED],
+    [
+      '§14.2 size 0: nothing is satisfiable',
+      'GET',
+      { range: 'bytes=0-1' },
+      { size: 0 },
+      {
+        action: 'range-not-satisfiable',
+        by: 'range',
+      },
+    ],
+  ]);
+});
+
 describe('evaluatePreconditions: header sources', () => {
   it('a Fetch Headers (names are case-insensitive)', () => {
     const headers = new Headers({ 'If-None-Match': '"v1"' });

@@ -22,9 +22,9 @@ export interface CurrentRepresentation {
   exists?: boolean;
   /** Its entity-tag, as a header value (`"abc"`, `W/"abc"`) or parsed. */
   etag?: string | EntityTag;
-  /** Its modification date (Last-Modified). */
+  /** Its modification date (Last-Modified). An invalid Date or a non-finite number is ignored, as if absent. */
   lastModified?: Date | number;
-  /** Its length in bytes; needed to answer Range requests. */
+  /** Its length in bytes; needed to answer Range requests. Anything but a safe integer ≥ 0 is ignored. */
   size?: number;
   /**
    * Whether Last-Modified is a strong validator (§8.8.2.2). When omitted it is strong only if it lies at least
@@ -87,6 +87,9 @@ export function evaluatePreconditions(
   const h = request.headers;
   // One clock for the whole decision: it resolves two-digit rfc850 years and the strength of Last-Modified.
   const now = current.now ?? Date.now();
+  // An invalid modification date compares false with everything: without this, any valid If-Modified-Since
+  // would give 304 and any If-Unmodified-Since 412. Ignore it, as a resource without a date (§13.1.3, §13.1.4).
+  const lastModified = timeOf(current.lastModified);
   const ifMatch = getHeader(h, 'if-match');
   const ifNoneMatch = getHeader(h, 'if-none-match');
   const etag =
@@ -101,7 +104,7 @@ export function evaluatePreconditions(
     if (checkIfMatch(ifMatch, exists, etag) === false)
       return { action: 'precondition-failed', by: 'if-match' };
   } else if (
-    checkIfUnmodifiedSince(getHeader(h, 'if-unmodified-since'), exists, current.lastModified, now) === false
+    checkIfUnmodifiedSince(getHeader(h, 'if-unmodified-since'), exists, lastModified, now) === false
   ) {
     return { action: 'precondition-failed', by: 'if-unmodified-since' };
   }
@@ -113,22 +116,22 @@ export function evaluatePreconditions(
         ? { action: 'not-modified', by: 'if-none-match' }
         : { action: 'precondition-failed', by: 'if-none-match' };
     }
-  } else if (
-    safe &&
-    checkIfModifiedSince(getHeader(h, 'if-modified-since'), current.lastModified, now) === false
-  ) {
+  } else if (safe && checkIfModifiedSince(getHeader(h, 'if-modified-since'), lastModified, now) === false) {
     return { action: 'not-modified', by: 'if-modified-since' };
   }
 
-  // Step 5: If-Range, then Range — GET only (§14.2: range handling is defined for GET alone).
-  if (method !== 'GET' || current.size === undefined) return PROCEED;
+  // Step 5: If-Range, then Range — GET only (§14.2: range handling is defined for GET alone). A size that is
+  // not a byte count (negative, fractional, NaN, past 2^53) would resolve to nonsense ranges: serve it whole.
+  const size = current.size;
+  if (method !== 'GET' || size === undefined || !Number.isSafeInteger(size) || size < 0) return PROCEED;
   const range = getHeader(h, 'range');
   if (range === undefined) return PROCEED; // §13.1.5: If-Range without Range is ignored
-  if (checkIfRange(getHeader(h, 'if-range'), etag, current, now) === false)
+  const strong = current.lastModifiedIsStrong;
+  if (checkIfRange(getHeader(h, 'if-range'), etag, lastModified, strong, now) === false)
     return { action: 'ignore-range', by: 'if-range' };
   const specs = parseRange(range);
   if (!specs) return PROCEED; // an invalid Range is ignored (§14.2)
-  const ranges = resolveRanges(specs, current.size);
+  const ranges = resolveRanges(specs, size);
   if (ranges.length === 0) return { action: 'range-not-satisfiable', by: 'range' };
   return { action: 'partial', by: 'range', ranges };
 }
@@ -149,7 +152,7 @@ function checkIfMatch(value: string, exists: boolean, etag: EntityTag | undefine
 function checkIfUnmodifiedSince(
   value: string | undefined,
   exists: boolean,
-  lastModified: Date | number | undefined,
+  lastModified: number | undefined,
   now: number,
 ): Condition {
   if (value === undefined) return 'none';
@@ -169,7 +172,7 @@ function checkIfNoneMatch(value: string, exists: boolean, etag: EntityTag | unde
 /** §13.1.3: true when modified after the date; ignored for an invalid date or an unknown modification date. */
 function checkIfModifiedSince(
   value: string | undefined,
-  lastModified: Date | number | undefined,
+  lastModified: number | undefined,
   now: number,
 ): Condition {
   if (value === undefined || lastModified === undefined) return 'none';
@@ -185,7 +188,8 @@ function checkIfModifiedSince(
 function checkIfRange(
   value: string | undefined,
   etag: EntityTag | undefined,
-  current: CurrentRepresentation,
+  lastModified: number | undefined,
+  lastModifiedIsStrong: boolean | undefined,
   now: number,
 ): Condition {
   if (value === undefined) return 'none';
@@ -195,8 +199,15 @@ function checkIfRange(
     return tag !== undefined && etag !== undefined && !tag.weak && !etag.weak && tag.tag === etag.tag;
   }
   const date = parseHttpDate(trimmed, now);
-  if (date === undefined || current.lastModified === undefined) return false;
-  const modified = toHttpSeconds(current.lastModified);
-  const strong = current.lastModifiedIsStrong ?? modified < toHttpSeconds(now);
+  if (date === undefined || lastModified === undefined) return false;
+  const modified = toHttpSeconds(lastModified);
+  const strong = lastModifiedIsStrong ?? modified < toHttpSeconds(now);
   return strong && modified === toHttpSeconds(date);
+}
+
+/** A modification date as milliseconds; an invalid Date, a non-finite number or another type is no date. */
+function timeOf(value: Date | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'number' ? value : value instanceof Date ? value.getTime() : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }

@@ -203,6 +203,9 @@ describe('Content-Range', () => {
     ['empty', ''],
     ['absent (null)', null],
     ['absent (undefined)', undefined],
+    ['a length past 2^53 is not held exactly', 'bytes 0-1/4270000000000000000000000'],
+    ['a position past 2^53', 'bytes 9007199254740993-9007199254740994/*'],
+    ['an unsatisfied length past 2^53', 'bytes */9007199254740993'],
   ];
   for (const [rule, input] of invalid) {
     it(`rejects ${rule}: ${JSON.stringify(input)}`, () => {
@@ -216,6 +219,30 @@ describe('Content-Range', () => {
 
   it('§15.5.17 formats the unsatisfied-range of a 416', () => {
     assert.equal(formatUnsatisfiedRange(1234), 'bytes */1234');
+  });
+
+  it('§14.4 formats the largest exact length', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    assert.equal(formatContentRange({ start: 0, end: max - 1 }, max), `bytes 0-${max - 1}/${max}`);
+  });
+
+  const unformattable: [rule: string, range: { start: number; end: number }, length: number][] = [
+    ['a length past 2^53 (would be written 4.27e+24)', { start: 0, end: 1 }, 4.27e24],
+    ['a negative start', { start: -1, end: 1 }, 10],
+    ['a fractional end', { start: 0, end: 1.5 }, 10],
+    ['NaN', { start: 0, end: 1 }, Number.NaN],
+    ['last-pos < first-pos', { start: 5, end: 4 }, 10],
+    ['last-pos >= complete-length', { start: 0, end: 10 }, 10],
+  ];
+  for (const [rule, range, length] of unformattable) {
+    it(`§14.4 refuses to format ${rule}`, () => {
+      assert.throws(() => formatContentRange(range, length), RangeError);
+    });
+  }
+
+  it('§15.5.17 refuses to format an unsatisfied length past 2^53', () => {
+    assert.throws(() => formatUnsatisfiedRange(4.27e24), RangeError);
+    assert.throws(() => formatUnsatisfiedRange(-1), RangeError);
   });
 });
 

@@ -95,14 +95,35 @@ export function resolveRanges(specs: readonly RangeSpec[], length: number): Byte
   return merged;
 }
 
-/** Formats Content-Range for a part (§14.4): `bytes 0-499/1234`. */
+/**
+ * Formats Content-Range for a part (§14.4): `bytes 0-499/1234`. Throws a RangeError for positions that are not
+ * byte counts (negative, fractional, past 2^53, where a Number no longer holds every integer and would be
+ * written as `4.27e+24`) or that do not describe a part of `length` bytes.
+ */
 export function formatContentRange(range: ByteRange, length: number): string {
+  if (!isBytePosition(range.start) || !isBytePosition(range.end) || !isBytePosition(length)) {
+    throw new RangeError(
+      `Content-Range needs whole byte positions up to 2^53-1, got ${range.start}-${range.end}/${length}`,
+    );
+  }
+  if (range.start > range.end || range.end >= length) {
+    throw new RangeError(
+      `Content-Range ${range.start}-${range.end} is not a part of ${length} bytes (§14.4)`,
+    );
+  }
   return `bytes ${range.start}-${range.end}/${length}`;
 }
 
-/** Formats Content-Range for a 416 response (§15.5.17): `bytes *\/1234`. */
+/** Formats Content-Range for a 416 response (§15.5.17): `bytes *\/1234`. Throws a RangeError as above. */
 export function formatUnsatisfiedRange(length: number): string {
+  if (!isBytePosition(length))
+    throw new RangeError(`Content-Range needs a whole byte length up to 2^53-1, got ${length}`);
   return `bytes */${length}`;
+}
+
+/** Whether a Number is an exact, non-negative byte position: an integer JavaScript represents exactly. */
+function isBytePosition(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
 }
 
 /** A parsed Content-Range: a satisfied part, or the `*` form of a 416. `length` is undefined for `/*`. */
@@ -111,7 +132,9 @@ export type ContentRange =
   | { unsatisfied: true; length: number };
 
 /**
- * Parses Content-Range (§14.4). Returns undefined when it is not a valid bytes Content-Range.
+ * Parses Content-Range (§14.4). Returns undefined when it is not a valid bytes Content-Range, and when a
+ * position or length exceeds 2^53-1: such a number cannot be held exactly, so `end >= length` and the part's
+ * size could not be checked (no representation that large exists to be cached anyway).
  *
  * @example
  * parseContentRange('bytes 0-99/1000') // { unsatisfied: false, start: 0, end: 99, length: 1000 }
@@ -124,6 +147,8 @@ export function parseContentRange(value: string | null | undefined): ContentRang
     const start = Number(m[1]);
     const end = Number(m[2]);
     const length = m[3] === '*' ? undefined : Number(m[3]);
+    if (!isBytePosition(start) || !isBytePosition(end) || !(length === undefined || isBytePosition(length)))
+      return undefined;
     // §14.4: invalid if last-pos < first-pos or, with a known length, last-pos >= complete-length.
     if (end < start || (length !== undefined && end >= length)) return undefined;
     return length === undefined
@@ -131,6 +156,6 @@ export function parseContentRange(value: string | null | undefined): ContentRang
       : { unsatisfied: false, start, end, length };
   }
   m = /^bytes \*\/(\d+)$/i.exec(s);
-  if (m) return { unsatisfied: true, length: Number(m[1]) };
+  if (m && isBytePosition(Number(m[1]))) return { unsatisfied: true, length: Number(m[1]) };
   return undefined;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { etagFromContent } from '../core/index.ts';
 import { conditional } from './conditional.ts';
+import { checkedValidators } from './options.ts';
 import type { DecisionTrace } from './trace.ts';
 
 const req = (headers: Record<string, string> = {}, method = 'GET') =>
@@ -115,6 +116,48 @@ describe('conditional() for Fetch handlers', () => {
     const w = await flaky(req({}, 'DELETE'));
     assert.equal(w.status, 204);
     assert.equal(w.headers.get('etag'), null);
+  });
+
+  test('a write whose re-validate gives a malformed tag keeps its answer, without an ETag', async () => {
+    let calls = 0;
+    const handler = conditional(() => new Response(null, { status: 204 }), {
+      validate: async () => ({ etag: calls++ === 0 ? '"v1"' : '"v2"\r\nx-injected: 1' }),
+    });
+    const r = await handler(req({}, 'PUT'));
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('etag'), null);
+  });
+
+  test('a hashed 200 keeps its status text, every header and every Set-Cookie', async () => {
+    const headers = new Headers({ 'content-type': 'text/plain', 'x-a': '1' });
+    headers.append('set-cookie', 'a=1');
+    headers.append('set-cookie', 'b=2');
+    const handler = conditional(() => new Response('body', { status: 200, statusText: 'Fine', headers }));
+    const r = await handler(req());
+    assert.equal(r.statusText, 'Fine');
+    assert.equal(r.headers.get('x-a'), '1');
+    assert.deepEqual(r.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.equal(r.headers.get('etag'), etagFromContent('body'));
+    assert.equal(await r.text(), 'body');
+  });
+
+  test('checkedValidators: what validate returned, for the request the handler got; else undefined', async () => {
+    const seen: unknown[] = [];
+    const validated = conditional(
+      (request) => {
+        seen.push(checkedValidators(request));
+        return new Response('x');
+      },
+      { validate: () => ({ etag: '"v7"', lastModified: 7000 }) },
+    );
+    await validated(req({ 'if-match': '"v7"' }, 'PUT'));
+    const hashed = conditional((request) => {
+      seen.push(checkedValidators(request));
+      return new Response('x');
+    });
+    await hashed(req());
+    assert.deepEqual(seen, [{ etag: '"v7"', lastModified: 7000 }, undefined]);
+    assert.equal(checkedValidators(req()), undefined, 'a request conditional() never saw');
   });
 
   test('non-2xx handler responses are left alone (§13.2.1)', async () => {

@@ -4,15 +4,13 @@
  * the preconditions are evaluated on the result.
  */
 import { etagFromContent, formatHttpDate } from '../core/index.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from './decide.ts';
 import {
-  decideAfter,
   type EarlyResponse,
-  isSafe,
   keptOnNotModified,
   preconditionFailed,
-  type Validators,
   validateFailed,
-} from './decide.ts';
+} from './early-response.ts';
 import { tagForEncoding } from './encoding.ts';
 import { beforeHandler, type ConditionalOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { traceDecision } from './trace.ts';
@@ -124,15 +122,15 @@ function withValidators(response: Response, validators: Validators): Response {
 async function afterWrite<R>(o: ResolvedOptions<R>, response: Response, arg: R): Promise<Response> {
   if (response.status < 200 || response.status > 299 || !o.validate || response.headers.has('etag'))
     return response;
-  let validators: Validators | undefined;
+  let etag: string | undefined;
   try {
-    validators = await o.validate(arg);
+    etag = tagAfterWrite(await o.validate(arg));
   } catch {
     return response; // the write happened; only its new ETag is unknown
   }
-  if (!validators || validators.exists === false || validators.etag === undefined) return response;
+  if (etag === undefined) return response;
   const r = mutable(response);
-  r.headers.set('etag', validators.etag);
+  r.headers.set('etag', etag);
   return r;
 }
 
@@ -145,7 +143,7 @@ async function afterRead<R>(o: ResolvedOptions<R>, request: Request, response: R
     if (!read.complete) return read.response;
     const tag = etagFromContent(read.bytes);
     etag = o.weak ? `W/${tag}` : tag;
-    r = new Response(read.bytes, r);
+    r = withBody(r, read.bytes);
     r.headers.set('etag', etag);
   }
   const decision = decideAfter(
@@ -161,6 +159,16 @@ async function afterRead<R>(o: ResolvedOptions<R>, request: Request, response: R
   }
   if (decision.action === 'precondition-failed') return toResponse(preconditionFailed(decision.by, { etag }));
   return r;
+}
+
+/**
+ * The response again, with bytes already read as its body. Built from a plain init, not from the Response
+ * itself: runtimes that keep a Response's body as given (@hono/node-server's) then send the bytes as they are,
+ * where `new Response(bytes, response)` copies them into a stream that is read again.
+ */
+function withBody(response: Response, bytes: Uint8Array<ArrayBuffer>): Response {
+  const { status, statusText, headers } = response;
+  return new Response(bytes, { status, statusText, headers });
 }
 
 /** The 304 replacing a 200 the handler produced: its §15.4.5 headers, and Set-Cookie since it ran. */

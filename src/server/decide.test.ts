@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  decide,
-  decideAfter,
-  keptOnNotModified,
-  notModified,
-  parseCurrentTag,
-  preconditionFailed,
-  preconditionRequired,
-  requiredMethods,
-} from './decide.ts';
+import { decide, decideAfter, parseCurrentTag, requiredMethods, tagAfterWrite } from './decide.ts';
 
 const NONE = new Set<string>();
 const WRITES = requiredMethods(true);
@@ -95,12 +86,42 @@ describe('decide (§13.2.2 before the handler, RFC 6585 §3)', () => {
       expected: { action: 'proceed' },
     },
     {
-      name: 'If-Unmodified-Since satisfies the requirement',
+      name: 'RFC 6585 §3 + §13.1.4: If-Unmodified-Since alone does not satisfy the requirement (one-second dates)',
       method: 'DELETE',
       headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 03:04:05 GMT' },
       validators: { lastModified: LM },
       required: WRITES,
+      expected: { action: 'precondition-required', by: 'if-unmodified-since' },
+    },
+    {
+      name: 'RFC 6585 §3: a date-only guard is refused even on a resource last modified long ago',
+      method: 'PUT',
+      headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 03:04:05 GMT' },
+      validators: { etag: '"a"', lastModified: LM },
+      required: WRITES,
+      expected: { action: 'precondition-required', by: 'if-unmodified-since' },
+    },
+    {
+      name: '§13.2.2 If-Match beside If-Unmodified-Since satisfies it (the date is then ignored)',
+      method: 'PATCH',
+      headers: { 'if-match': '"a"', 'if-unmodified-since': 'Mon, 01 Jan 2024 00:00:00 GMT' },
+      validators: { etag: '"a"', lastModified: LM },
+      required: WRITES,
       expected: { action: 'proceed' },
+    },
+    {
+      name: '§13.1.4 without requirePreconditions, If-Unmodified-Since is evaluated: proceeds',
+      method: 'DELETE',
+      headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 03:04:05 GMT' },
+      validators: { lastModified: LM },
+      expected: { action: 'proceed' },
+    },
+    {
+      name: '§13.1.4 without requirePreconditions, If-Unmodified-Since is evaluated: 412',
+      method: 'DELETE',
+      headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 03:04:04 GMT' },
+      validators: { lastModified: LM },
+      expected: { action: 'precondition-failed', by: 'if-unmodified-since' },
     },
     {
       name: 'POST is not required by `true`',
@@ -118,6 +139,36 @@ describe('decide (§13.2.2 before the handler, RFC 6585 §3)', () => {
 
   test('a malformed ETag from validate throws an actionable TypeError', () => {
     assert.throws(() => decide('GET', {}, { etag: 'v1' }, NONE), /"v1".*not an entity-tag.*etagFromVersion/);
+  });
+
+  test('a lastModified no HTTP-date can carry throws an actionable TypeError, request conditional or not', () => {
+    const rows: [value: unknown, shown: RegExp][] = [
+      [new Date(Number.NaN), /Invalid Date/],
+      [Number.NaN, /NaN/],
+      [Number.POSITIVE_INFINITY, /Infinity/],
+      ['2024-01-02 03:04:05', /"2024-01-02 03:04:05".*new Date\(value\)/],
+      [new Date(Date.UTC(10000, 0, 1)), /\+010000-01-01/],
+    ];
+    for (const [value, shown] of rows) {
+      const validators = { etag: '"a"', lastModified: value as Date };
+      assert.throws(() => decide('GET', {}, validators, NONE), TypeError);
+      assert.throws(() => decide('GET', { 'if-modified-since': 'x' }, validators, NONE), shown);
+    }
+    assert.deepEqual(decide('GET', {}, { lastModified: Date.UTC(9999, 11, 31, 23, 59, 59) }, NONE), {
+      action: 'proceed',
+    });
+    assert.deepEqual(decide('GET', {}, { lastModified: new Date(-62_167_219_200_000) }, NONE), {
+      action: 'proceed',
+    });
+  });
+
+  test('tagAfterWrite: the new tag, or nothing when it is gone, absent or malformed', () => {
+    assert.equal(tagAfterWrite({ etag: '"v2"' }), '"v2"');
+    assert.equal(tagAfterWrite({ etag: '"v2"', exists: false }), undefined);
+    assert.equal(tagAfterWrite({}), undefined);
+    assert.equal(tagAfterWrite(undefined), undefined);
+    assert.equal(tagAfterWrite({ etag: 'v2' }), undefined);
+    assert.equal(tagAfterWrite({ etag: '"v2"\r\nx-injected: 1' }), undefined);
   });
 
   test('requiredMethods: true, list (case-insensitive), false', () => {
@@ -144,58 +195,6 @@ describe('decideAfter (validators from the handler’s response)', () => {
     assert.equal(decideAfter('GET', { 'if-none-match': '*' }, 'garbage', undefined).action, 'proceed'));
   test('nothing to compare: proceed', () =>
     assert.equal(decideAfter('GET', { 'if-none-match': '*' }, undefined, undefined).action, 'proceed'));
-});
-
-describe('early responses', () => {
-  test('§15.4.5 304: only the allowed route headers, ETag, no body', () => {
-    const r = notModified(
-      { etag: '"a"', lastModified: LM },
-      {
-        'Cache-Control': 'no-cache',
-        vary: 'Accept',
-        'content-type': 'application/json',
-        'x-custom': '1',
-      },
-    );
-    assert.deepEqual(r, {
-      status: 304,
-      headers: { 'cache-control': 'no-cache', vary: 'Accept', etag: '"a"' },
-      body: undefined,
-    });
-  });
-  test('304 without ETag carries Last-Modified', () =>
-    assert.deepEqual(notModified({ lastModified: LM }, undefined).headers, {
-      'last-modified': 'Tue, 02 Jan 2024 03:04:05 GMT',
-    }));
-  test('304 echoes the suffixed tag the client holds', () =>
-    assert.equal(notModified({ etag: '"a"' }, undefined, 'br').headers.etag, '"a-br"'));
-
-  test('412 problem+json names the precondition and carries the current ETag', () => {
-    const r = preconditionFailed('if-match', { etag: '"a"' });
-    assert.equal(r.status, 412);
-    assert.equal(r.headers['content-type'], 'application/problem+json');
-    assert.equal(r.headers.etag, '"a"');
-    const body = JSON.parse(new TextDecoder().decode(r.body));
-    assert.equal(body.status, 412);
-    assert.equal(body.precondition, 'if-match');
-    assert.match(body.detail, /If-Match/);
-  });
-  test('412 for a missing resource has no ETag header', () =>
-    assert.equal(preconditionFailed('if-match', { exists: false }).headers.etag, undefined));
-  test('428 says what to send', () => {
-    const r = preconditionRequired('patch');
-    assert.equal(r.status, 428);
-    assert.match(JSON.parse(new TextDecoder().decode(r.body)).detail, /^PATCH requires If-Match/);
-  });
-
-  test('keptOnNotModified: §15.4.5 list, Set-Cookie, Last-Modified only without ETag', () => {
-    for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'set-cookie'])
-      assert.ok(keptOnNotModified(name, true), name);
-    for (const name of ['content-type', 'content-length', 'content-encoding', 'x-custom'])
-      assert.ok(!keptOnNotModified(name, true), name);
-    assert.ok(keptOnNotModified('last-modified', false));
-    assert.ok(!keptOnNotModified('last-modified', true));
-  });
 });
 
 describe('parseCurrentTag (parsed once per distinct value)', () => {

@@ -1,19 +1,17 @@
 /**
  * The framework-free heart of `conditional()`: given a request's method and headers and what `validate` said
- * about the current representation, decide whether to run the handler or answer 304 / 412 / 428 at once, and
- * describe that early answer (status, headers, body) so each adapter only has to write it.
+ * about the current representation, decide whether to run the handler or answer 304 / 412 / 428 at once.
+ * early-response.ts describes that answer so each adapter only has to write it.
  */
 import {
   type EntityTag,
   evaluatePreconditions,
-  formatHttpDate,
   getHeader,
   type HeaderSource,
   parseEntityTag,
   parseHttpDate,
 } from '../core/index.ts';
-import { normalizeConditionalHeaders, tagForEncoding } from './encoding.ts';
-import { problem } from './problem.ts';
+import { normalizeConditionalHeaders } from './encoding.ts';
 
 /** What `validate` knows, cheaply, about the current representation of the target resource. */
 export interface Validators {
@@ -26,8 +24,8 @@ export interface Validators {
 }
 
 /**
- * Methods that must carry a precondition (If-Match, If-Unmodified-Since or If-None-Match), answered 428
- * otherwise (RFC 6585 §3). `true` means PUT, PATCH and DELETE.
+ * Methods that must carry If-Match (or If-None-Match), answered 428 otherwise (RFC 6585 §3); If-Unmodified-Since
+ * alone does not count (see `missingPrecondition`). `true` means PUT, PATCH and DELETE.
  */
 export type RequirePreconditions = boolean | readonly string[];
 
@@ -36,14 +34,8 @@ export type ServerDecision =
   | { action: 'proceed'; by?: undefined }
   | { action: 'not-modified'; by: 'if-none-match' | 'if-modified-since'; coding?: string }
   | { action: 'precondition-failed'; by: 'if-match' | 'if-unmodified-since' | 'if-none-match' }
-  | { action: 'precondition-required'; by: 'require-preconditions' };
-
-/** A response described as data; adapters write it in their framework's idiom. */
-export interface EarlyResponse {
-  status: 304 | 412 | 428 | 500;
-  headers: Record<string, string>;
-  body: Uint8Array | undefined;
-}
+  /** RFC 6585 §3: no precondition at all, or only a date that cannot prevent a lost update. */
+  | { action: 'precondition-required'; by: 'require-preconditions' | 'if-unmodified-since' };
 
 const PROCEED: ServerDecision = Object.freeze({ action: 'proceed' });
 const WRITES_REQUIRING_PRECONDITIONS: readonly string[] = ['PUT', 'PATCH', 'DELETE'];
@@ -83,6 +75,44 @@ export function parseCurrentTag(validators: Validators | undefined): EntityTag |
   return tag;
 }
 
+/** The range of an IMF-fixdate: years 0000 to 9999 (§5.6.7). */
+const FIRST_HTTP_DATE = -62_167_219_200_000; // 0000-01-01T00:00:00Z
+const LAST_HTTP_DATE = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/**
+ * A Last-Modified from `validate` that no HTTP-date can carry (an invalid Date, NaN, a string from a database
+ * driver) is a programming error: thrown here, inside the step that turns `validate` errors into a 500, rather
+ * than later while the 200's head is written, where nothing would catch it.
+ */
+function checkLastModified(value: Date | number | undefined): void {
+  if (value === undefined) return;
+  const ms = typeof value === 'number' ? value : value instanceof Date ? value.getTime() : Number.NaN;
+  if (ms >= FIRST_HTTP_DATE && ms <= LAST_HTTP_DATE) return;
+  const shown =
+    value instanceof Date
+      ? Number.isFinite(ms)
+        ? value.toISOString()
+        : 'Invalid Date'
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : String(value);
+  throw new TypeError(
+    `validate() returned lastModified ${shown}, ` +
+      'which is not a date an HTTP-date can carry; return a valid Date or milliseconds since the epoch ' +
+      '(years 0000-9999; convert text columns with new Date(value))',
+  );
+}
+
+/**
+ * The ETag to send after a successful write, from `validate` asked again: undefined when the resource is gone,
+ * has no tag, or the tag is malformed (the write happened; only its new ETag is unknown, and a header that
+ * node or the Fetch API would refuse must not turn the write's answer into an error).
+ */
+export function tagAfterWrite(validators: Validators | undefined): string | undefined {
+  if (!validators || validators.exists === false || validators.etag === undefined) return undefined;
+  return parseEntityTag(validators.etag) === undefined ? undefined : validators.etag;
+}
+
 /**
  * Decides before the handler runs. `required` is the result of `requiredMethods`. Range is not evaluated here:
  * `conditional()` serves whole representations (use `serveFiles` for byte ranges).
@@ -99,11 +129,12 @@ export function decide(
   now?: number,
 ): ServerDecision {
   const m = method === 'GET' || method === 'HEAD' ? method : method.toUpperCase();
-  // RFC 6585 §3: the origin requires the request to be conditional.
-  if (required.has(m) && !hasPrecondition(headers)) {
-    return { action: 'precondition-required', by: 'require-preconditions' };
+  if (required.has(m)) {
+    const missing = missingPrecondition(headers);
+    if (missing) return missing;
   }
   if (validators === undefined) return PROCEED;
+  checkLastModified(validators.lastModified);
   const current = parseCurrentTag(validators);
   // Nothing to evaluate: the common unconditional request costs no parsing.
   if (!isConditional(headers)) return PROCEED;
@@ -143,15 +174,15 @@ export function decideAfter(
   return decide(method, headers, { etag, lastModified: date }, NONE);
 }
 
-/** Whether a header of the handler's 200 stays on the 304 that replaces it (§15.4.5; Set-Cookie: the handler ran). */
-export function keptOnNotModified(name: string, hasEtag: boolean): boolean {
-  return NOT_MODIFIED_HEADERS.has(name) || name === 'set-cookie' || (!hasEtag && name === 'last-modified');
-}
-
 /** Whether any of the four §13.1 conditional headers is present, `HeaderSource` read in one go. */
 function isConditional(headers: HeaderSource): boolean {
   if (typeof headers.get === 'function') {
-    return hasPrecondition(headers) || getHeader(headers, 'if-modified-since') !== undefined;
+    return (
+      getHeader(headers, 'if-none-match') !== undefined ||
+      getHeader(headers, 'if-modified-since') !== undefined ||
+      getHeader(headers, 'if-match') !== undefined ||
+      getHeader(headers, 'if-unmodified-since') !== undefined
+    );
   }
   const h = headers as Record<string, string | string[] | undefined>;
   return (
@@ -162,101 +193,36 @@ function isConditional(headers: HeaderSource): boolean {
   );
 }
 
-function hasPrecondition(headers: HeaderSource): boolean {
-  return (
-    getHeader(headers, 'if-match') !== undefined ||
-    getHeader(headers, 'if-unmodified-since') !== undefined ||
-    getHeader(headers, 'if-none-match') !== undefined
-  );
-}
+const REQUIRED: ServerDecision = Object.freeze({
+  action: 'precondition-required',
+  by: 'require-preconditions',
+});
+const DATE_ONLY: ServerDecision = Object.freeze({
+  action: 'precondition-required',
+  by: 'if-unmodified-since',
+});
 
 /**
- * §15.4.5: a 304 carries the fields a 200 would have carried among Content-Location, Date, ETag, Vary,
- * Cache-Control and Expires; Date is added by the server. Last-Modified only guides a cache when no ETag is
- * sent. Nothing else: no body, no Content-Type, no Content-Length.
+ * RFC 6585 §3: 428 says the origin requires the request to be conditional, "to avoid the 'lost update'
+ * problem". If-Match (strong comparison, §13.1.1) detects every change; If-None-Match: * makes a write
+ * create-only (§13.1.2). If-Unmodified-Since alone is refused with its own 428: it compares Last-Modified at
+ * the one-second resolution of an HTTP-date (§13.1.4, §5.6.7), so a change made in the same second as the
+ * client's read leaves the condition true and is overwritten — a Last-Modified that may change within its
+ * second is only a weak validator (§8.8.2.2), and §13.1.4 itself names it the guard for resources "that do not
+ * supply entity tags".
+ *
+ * Accepting the date once Last-Modified is a second older than the server's clock is not enough: the server
+ * cannot know when the client read. Modified at 10:00:00.1; B reads (Last-Modified 10:00:00); A writes with
+ * If-Match at 10:00:00.5; B writes at 10:00:02 with If-Unmodified-Since 10:00:00. The current Last-Modified
+ * is 1.5 s old yet still in second 10:00:00, so §13.1.4 is true and A's change is lost. The same holds for
+ * changes made by any other path (another route, a job, a transaction whose updated_at was taken before it
+ * committed). `etagkit serve` accepts a date at least a second after the file's modification time, because it
+ * stamps its Date before looking at the file; conditional() cannot rely on that: node stamps Date after the
+ * handler ran, other runtimes stamp it themselves, and `lastModified` often comes from another machine's clock
+ * (the database's). Without requirePreconditions, If-Unmodified-Since is evaluated as §13.1.4 says.
  */
-export const NOT_MODIFIED_HEADERS: ReadonlySet<string> = new Set([
-  'cache-control',
-  'content-location',
-  'date',
-  'etag',
-  'expires',
-  'vary',
-]);
-
-/**
- * The 304 for validators known before the handler ran. `routeHeaders` are the route's fixed headers
- * (Cache-Control, Vary, …); only those §15.4.5 allows are kept.
- */
-export function notModified(
-  validators: Validators,
-  routeHeaders: Readonly<Record<string, string>> | undefined,
-  coding?: string,
-): EarlyResponse {
-  const headers: Record<string, string> = {};
-  if (routeHeaders) {
-    for (const name in routeHeaders) {
-      const lower = name.toLowerCase();
-      if (NOT_MODIFIED_HEADERS.has(lower)) headers[lower] = routeHeaders[name]!;
-    }
-  }
-  if (validators.etag !== undefined) headers.etag = tagForEncoding(validators.etag, coding);
-  else if (validators.lastModified !== undefined)
-    headers['last-modified'] = formatHttpDate(validators.lastModified);
-  return { status: 304, headers, body: undefined };
-}
-
-const FAILED_DETAIL: Record<'if-match' | 'if-unmodified-since' | 'if-none-match', string> = {
-  'if-match': 'If-Match does not match the current entity-tag of the resource',
-  'if-unmodified-since': 'the resource was modified after the If-Unmodified-Since date',
-  'if-none-match': 'If-None-Match matched: the resource exists (or has that entity-tag)',
-};
-
-/** 412 (§15.5.13) with a problem+json body naming the precondition that failed, and the current ETag. */
-export function preconditionFailed(
-  by: 'if-match' | 'if-unmodified-since' | 'if-none-match',
-  validators: Validators | undefined,
-): EarlyResponse {
-  const plan = problem(412, 'Precondition Failed', FAILED_DETAIL[by], {
-    precondition: by,
-    ...(validators?.etag !== undefined ? { etag: validators.etag } : {}),
-  });
-  const headers = { ...plan.headers };
-  if (validators?.etag !== undefined && validators.exists !== false) headers.etag = validators.etag;
-  return { status: 412, headers, body: plan.body.data };
-}
-
-/** 428 (RFC 6585 §3) saying which headers would make the request acceptable. */
-export function preconditionRequired(method: string): EarlyResponse {
-  const plan = problem(
-    428,
-    'Precondition Required',
-    `${method.toUpperCase()} requires If-Match (or If-Unmodified-Since, or If-None-Match: * to create): ` +
-      'GET the resource, then send its ETag in If-Match so a concurrent change is not lost',
-    { precondition: 'required' },
-  );
-  return { status: 428, headers: plan.headers, body: plan.body.data };
-}
-
-/** 500 when `validate` throws: no precondition is applied and the handler does not run. */
-export function validateFailed(): EarlyResponse {
-  const plan = problem(500, 'Internal Server Error', 'validating the current representation failed');
-  return { status: 500, headers: plan.headers, body: plan.body.data };
-}
-
-/** The early response for a decision other than `proceed`. */
-export function earlyResponse(
-  decision: Exclude<ServerDecision, { action: 'proceed' }>,
-  method: string,
-  validators: Validators | undefined,
-  routeHeaders: Readonly<Record<string, string>> | undefined,
-): EarlyResponse {
-  switch (decision.action) {
-    case 'not-modified':
-      return notModified(validators ?? {}, routeHeaders, decision.coding);
-    case 'precondition-failed':
-      return preconditionFailed(decision.by, validators);
-    case 'precondition-required':
-      return preconditionRequired(method);
-  }
+function missingPrecondition(headers: HeaderSource): ServerDecision | undefined {
+  if (getHeader(headers, 'if-match') !== undefined || getHeader(headers, 'if-none-match') !== undefined)
+    return undefined;
+  return getHeader(headers, 'if-unmodified-since') === undefined ? REQUIRED : DATE_ONLY;
 }

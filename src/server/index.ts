@@ -11,14 +11,8 @@ export {
   type FetchConditional,
   type FetchHandler,
 } from './conditional.ts';
-export {
-  decide,
-  type EarlyResponse,
-  earlyResponse,
-  type RequirePreconditions,
-  type ServerDecision,
-  type Validators,
-} from './decide.ts';
+export { decide, type RequirePreconditions, type ServerDecision, type Validators } from './decide.ts';
+export { type EarlyResponse, earlyResponse } from './early-response.ts';
 export { normalizeConditionalHeaders, tagForEncoding } from './encoding.ts';
-export { type ConditionalOptions, DEFAULT_HASH_LIMIT } from './options.ts';
+export { type ConditionalOptions, checkedValidators, DEFAULT_HASH_LIMIT } from './options.ts';
 export { DECISION_CHANNEL, type DecisionTrace, type TraceAction } from './trace.ts';

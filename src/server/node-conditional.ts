@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatHttpDate } from '../core/index.ts';
-import { decideAfter, isSafe, preconditionFailed, type Validators } from './decide.ts';
+import { decideAfter, isSafe, tagAfterWrite, type Validators } from './decide.ts';
+import { preconditionFailed } from './early-response.ts';
 import { tagForEncoding } from './encoding.ts';
 import {
   beforeHeadersSent,
@@ -197,9 +198,8 @@ function finishWrite<R extends IncomingMessage>(captured: Captured, o: ResolvedO
   }
   Promise.resolve(result).then(
     (validators) => {
-      if (validators && validators.exists !== false && validators.etag !== undefined && !res.headersSent) {
-        res.setHeader('etag', validators.etag);
-      }
+      const etag = tagAfterWrite(validators);
+      if (etag !== undefined && !res.headersSent) res.setHeader('etag', etag);
       captured.send();
     },
     () => captured.send(),

@@ -5,7 +5,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { etagFromContent } from '../core/index.ts';
-import { type EarlyResponse, keptOnNotModified } from './decide.ts';
+import { type EarlyResponse, keptOnNotModified } from './early-response.ts';
 import { tagForEncoding } from './encoding.ts';
 
 /** Writes a 304/412/428/500 described by decide.ts. */

@@ -2,14 +2,8 @@
  * Options shared by `conditional()` and every adapter, resolved once per route, and the step every one of them
  * runs first: call `validate`, decide, trace, describe the early answer.
  */
-import {
-  decide,
-  type EarlyResponse,
-  earlyResponse,
-  type RequirePreconditions,
-  requiredMethods,
-  type Validators,
-} from './decide.ts';
+import { decide, type RequirePreconditions, requiredMethods, type Validators } from './decide.ts';
+import { type EarlyResponse, earlyResponse } from './early-response.ts';
 import { type DecisionTrace, traceDecision } from './trace.ts';
 
 /** `R` is what the framework hands a handler: a Fetch `Request`, node's `IncomingMessage`, a Koa/Hono context. */
@@ -98,15 +92,45 @@ export function beforeHandler<R>(
   }
   if (result instanceof Promise) {
     return result.then(
-      (validators) => settle(options, request, validators),
+      (validators) => settle(options, arg, request, validators),
       (error: unknown) => failed(options, request, error),
     );
   }
-  return settle(options, request, result);
+  return settle(options, arg, request, result);
+}
+
+/** What `validate` returned for each request that went on to its handler (see `checkedValidators`). */
+const checked = new WeakMap<object, Validators>();
+
+/**
+ * The validators `validate` returned for this request, once `conditional()` let it through to the handler: the
+ * version its preconditions held against. Make the write itself conditional on that version
+ * (`UPDATE … WHERE id = $1 AND updated_at = $2`), so that a change landing between the check and the write is
+ * refused (0 rows: answer 412) instead of overwritten — without reading the version a second time, which could
+ * see a newer one the client never had. `request` is what `validate` received: the Fetch Request, node's
+ * IncomingMessage, the Express or Fastify request, the Koa or Hono context. Undefined when `validate` returned
+ * nothing, or for a request `conditional()` did not see.
+ *
+ * @example
+ * // validate: async (req) => validatorsOf(await updatedAt(req.params.id)), with requirePreconditions
+ * app.patch('/users/:id', users, express.json(), async (req, res) => {
+ *   const { lastModified } = checkedValidators(req)!; // the updated_at the client's If-Match held against
+ *   const { rows } = await pool.query(
+ *     'UPDATE users SET name = $3 WHERE id = $1 AND updated_at = $2 RETURNING *',
+ *     [req.params.id, lastModified, req.body.name],
+ *   );
+ *   // 0 rows: changed since the check. Evaluated again against the row as it is now: 412 with its ETag.
+ *   if (rows.length === 0) return void res.conditional(validatorsOf(await updatedAt(req.params.id)));
+ *   res.json(rows[0]);
+ * });
+ */
+export function checkedValidators(request: object): Validators | undefined {
+  return checked.get(request);
 }
 
 function settle<R>(
   options: ResolvedOptions<R>,
+  arg: R,
   request: RequestFacts,
   validators: Validators | undefined,
 ): BeforeHandler {
@@ -114,10 +138,14 @@ function settle<R>(
   try {
     decision = decide(request.method, request.headers, validators, options.required);
   } catch (error) {
-    return failed(options, request, error); // a malformed ETag from validate
+    return failed(options, request, error); // a malformed ETag or an invalid date from validate
   }
   traceDecision(options.onDecision, request, 'before-handler', decision, validators?.etag);
-  if (decision.action === 'proceed') return validators === undefined ? RUN : { kind: 'run', validators };
+  if (decision.action === 'proceed') {
+    if (validators === undefined) return RUN;
+    if (typeof arg === 'object' && arg !== null) checked.set(arg, validators);
+    return { kind: 'run', validators };
+  }
   return { kind: 'respond', response: earlyResponse(decision, request.method, validators, options.headers) };
 }
 
