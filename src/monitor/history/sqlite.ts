@@ -98,9 +98,10 @@ export async function sqliteHistory(path: string, options: SqliteHistoryOptions 
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
       db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
     }
-    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as
-      | { value: number }
-      | undefined;
+    const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
+    const row = hasMeta
+      ? (db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: number } | undefined)
+      : undefined;
     if (row === undefined)
       throw new HistoryError(`${path} is not an etagkit history (no schema); check --db`);
     if (row.value > SCHEMA_VERSION)
