@@ -92,7 +92,7 @@ export async function performCheck(
   const hasValidators = previous.etag !== undefined || previous.lastModified !== undefined;
   const conditional = previous.digest !== undefined && hasValidators && previous.trust !== 'dishonest';
   const truthDue =
-    previous.trust === 'unproven' ||
+    (previous.trust === 'unproven' && previous.honest < settings.proveAfter) ||
     previous.lastTruthAt === undefined ||
     startedAt - previous.lastTruthAt >= settings.truthIntervalMs * (1 + (hash32(def.url) % 100) / 1000);
 
@@ -131,7 +131,12 @@ export async function performCheck(
       state.notModified++;
       const tag = response.headers.etag;
       // RFC 9111 §4.3.4: a 304 whose ETag is not the stored one does not describe the stored response.
-      const mismatched = tag !== undefined && previous.etag !== undefined && !weakCompare(tag, previous.etag);
+      // (With an unstable ETag only If-Modified-Since was sent, and the 304's ETag says nothing.)
+      const mismatched =
+        !previous.etagUnstable &&
+        tag !== undefined &&
+        previous.etag !== undefined &&
+        !weakCompare(tag, previous.etag);
       const stored = !mismatched && (await env.store.hasSnapshot(previous.digest!));
       if (!stored || truthDue) {
         const priorBytes = bytes;
@@ -285,6 +290,7 @@ export async function performCheck(
       bytes: previous.bytes + bytes,
       bytesSaved: previous.bytesSaved + saved,
       lastCheckAt: now,
+      lastDueAt: dueAt,
       intervalMs,
       nextDueAt: nextDue({ watch: def, dueAt, intervalMs, now, notBefore }),
     };

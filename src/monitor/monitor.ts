@@ -341,7 +341,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 
   /** A due time for a check asked for now: unique per watch, so it never collides with a recorded one. */
   #manualDue(watch: StoredWatch): number {
-    let due = Math.max(this.#now(), (watch.state.lastCheckAt ?? 0) + 1);
+    let due = Math.max(this.#now(), (watch.state.lastDueAt ?? 0) + 1);
     if (due === watch.state.nextDueAt) due++;
     return due;
   }
@@ -366,8 +366,11 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 
   async #check(watch: StoredWatch, dueAt: number): Promise<CheckEvent> {
     const result = await this.#checkWithResult(watch, dueAt);
-    if (!result.event) throw result.failure;
-    return result.event;
+    if (result.event) return result.event;
+    throw (
+      result.failure ??
+      new HistoryError(`a check of ${watch.definition.url} due at ${dueAt} is already recorded`)
+    );
   }
 
   /** Runs one check, commits it, updates the in-memory state and emits its events. Never rejects. */

@@ -75,6 +75,8 @@ export interface WatchState extends WatchCounters {
   intervalMs: number;
   nextDueAt: number;
   lastCheckAt?: number | undefined;
+  /** The due time of the last recorded check (checks are unique per watch and due time). */
+  lastDueAt?: number | undefined;
   lastChangeAt?: number | undefined;
 }
 
