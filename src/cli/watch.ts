@@ -147,7 +147,8 @@ async function runOnce(monitor: Monitor, total: number, json: boolean): Promise<
     console.error('etagkit watch: some notifications are not delivered yet; they are sent on the next run');
   if (!json) {
     const count = (status: string) => events.filter((e) => e.status === status).length;
-    const notModified = events.filter((e) => e.httpStatus === 304).length;
+    // A verified 304 (truth) reports the status of its verifying fetch, but the server did answer 304.
+    const notModified = events.filter((e) => e.httpStatus === 304 || e.truth).length;
     console.error(
       `checked ${events.length} URLs: ${count('changed')} changed, ${count('new')} new, ${count('unchanged')} unchanged (${notModified} by 304), ${count('error')} errors`,
     );

@@ -180,7 +180,7 @@ function runCommand(command: string, payload: string, timeoutMs: number): Promis
       if (stderr.length < 500) stderr += chunk;
     });
     child.stdin.on('error', () => {}); // a command that does not read its input
-    child.stdin.end(payload);
+    child.stdin.end(`${payload}\n`);
     child.on('error', (error) => resolve(`cannot run ${JSON.stringify(command)}: ${error.message}`));
     child.on('close', (code, signal) =>
       resolve(
