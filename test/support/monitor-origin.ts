@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { evaluatePreconditions, parseHttpDate } from '../../src/core/index.ts';
 
 export interface Resource {
-  body: string | Buffer;
+  /** The body, or a function called for each response. */
+  body: string | Buffer | (() => string);
   type?: string;
   etag?: string;
   /** Sent verbatim, in whatever of the three HTTP date formats it is written. */
@@ -82,7 +83,7 @@ export async function startOrigin(): Promise<Origin> {
       const { 'content-type': _, ...rest } = headers;
       return res.writeHead(304, rest).end();
     }
-    const body = Buffer.from(resource.body);
+    const body = Buffer.from(typeof resource.body === 'function' ? resource.body() : resource.body);
     if (resource.resetAfterBytes !== undefined) {
       res.writeHead(200, { ...headers, 'content-length': String(body.byteLength) });
       res.write(body.subarray(0, resource.resetAfterBytes));
