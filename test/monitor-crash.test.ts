@@ -134,7 +134,8 @@ test('kill -9 mid-pass, restart: every due time recorded exactly once, snapshots
     status: string;
     digest: string | null;
   }[];
-  const byWatch = Map.groupBy(rows, (r) => r.watch_id);
+  const byWatch = new Map<number, typeof rows>();
+  for (const row of rows) byWatch.set(row.watch_id, [...(byWatch.get(row.watch_id) ?? []), row]);
   assert.equal(byWatch.size, URLS);
   for (const [id, checks] of byWatch) {
     assert.ok(checks.length >= 2, `watch ${id}: ${checks.length} checks`);
