@@ -104,7 +104,8 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
   };
 }
 
-function checkUrl(value: unknown): string {
+/** Checks a watch's URL (http or https, no credentials) and drops its fragment. */
+export function checkUrl(value: unknown): string {
   if (typeof value !== 'string') throw new WatchDefinitionError('a watch needs a url');
   let url: URL;
   try {

@@ -92,7 +92,8 @@ export function extract(body: Uint8Array, contentType: string | undefined, watch
   } else if (kind === 'json') {
     try {
       text = jsonText(source, watch, false);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
       effective = 'text'; // labelled JSON but not JSON: compare it as text
       text = normalizeText(source, watch);
     }

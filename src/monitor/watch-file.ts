@@ -10,7 +10,13 @@
  * A line that cannot be used is reported with its number and the others are still watched.
  */
 import { parseDuration, UsageError } from '../cli/args.ts';
-import { defineWatch, type WatchDefaults, WatchDefinitionError, type WatchInput } from './definition.ts';
+import {
+  checkUrl,
+  defineWatch,
+  type WatchDefaults,
+  WatchDefinitionError,
+  type WatchInput,
+} from './definition.ts';
 import type { WatchDefinition } from './types.ts';
 
 export interface WatchFileProblem {
@@ -72,7 +78,7 @@ export function parseWatchFile(text: string, defaults?: WatchDefaults): ParsedWa
 
 function toInput([url, ...options]: string[]): WatchInput {
   const input: Exclude<WatchInput, string> & { headers: Record<string, string>; ignore: string[] } = {
-    url: url!,
+    url: checkUrl(url),
     headers: {},
     ignore: [],
   };
