@@ -140,7 +140,7 @@ export function compileIgnore(source: string): RegExp {
 }
 
 /** Compiles a CSS selector (css-select), turning the engine's complaint into a definition error. */
-export function compileSelector(selector: string) {
+export function compileSelector(selector: string): (node: AnyNode) => boolean {
   if (selector.trim() === '') throw new WatchDefinitionError('selector is empty');
   try {
     return compile<AnyNode, Element>(selector);
