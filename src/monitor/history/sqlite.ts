@@ -150,6 +150,12 @@ class SqliteHistory implements HistoryStore {
   readonly #statements = new Map<string, StatementSync>();
   #queue: { commit: CheckCommit; resolve(ok: boolean): void; reject(e: unknown): void }[] = [];
   #flushScheduled = false;
+  #saves: {
+    definition: WatchDefinition;
+    initial: WatchState;
+    resolve(w: StoredWatch): void;
+    reject(e: unknown): void;
+  }[] = [];
   #open = true;
 
   constructor(db: DatabaseSync, path: string) {
@@ -192,15 +198,42 @@ class SqliteHistory implements HistoryStore {
     }
   }
 
-  async saveWatch(definition: WatchDefinition, initial: WatchState): Promise<StoredWatch> {
-    const host = new URL(definition.url).host;
-    this.#write(() => {
-      this.#sql(
-        `INSERT INTO watches (url, host, definition, state) VALUES (?, ?, ?, ?)
-         ON CONFLICT (url) DO UPDATE SET definition = excluded.definition, paused = 0`,
-      ).run(definition.url, host, JSON.stringify(definition), JSON.stringify(initial));
+  /** Saves of one event-loop turn share a transaction, so loading 100,000 watches takes one commit, not 100,000. */
+  saveWatch(definition: WatchDefinition, initial: WatchState): Promise<StoredWatch> {
+    return new Promise((resolve, reject) => {
+      this.#saves.push({ definition, initial, resolve, reject });
+      if (this.#saves.length === 1) setImmediate(() => this.#flushSaves());
     });
-    return (await this.watch(definition.url))!;
+  }
+
+  #flushSaves(): void {
+    const batch = this.#saves;
+    this.#saves = [];
+    let saved: StoredWatch[];
+    try {
+      saved = this.#write(() =>
+        batch.map(({ definition, initial }) => {
+          this.#sql(
+            `INSERT INTO watches (url, host, definition, state) VALUES (?, ?, ?, ?)
+             ON CONFLICT (url) DO UPDATE SET definition = excluded.definition, paused = 0`,
+          ).run(
+            definition.url,
+            new URL(definition.url).host,
+            JSON.stringify(definition),
+            JSON.stringify(initial),
+          );
+          return toWatch(
+            this.#sql('SELECT id, definition, state, paused FROM watches WHERE url = ?').get(
+              definition.url,
+            ) as unknown as WatchRow,
+          );
+        }),
+      );
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (const [i, item] of batch.entries()) item.resolve(saved[i]!);
   }
 
   async removeWatch(url: string): Promise<boolean> {
