@@ -3,8 +3,8 @@
  * (`etagkit watch history`, a dashboard) never wait for the monitor's writes. A process killed with `kill -9`
  * loses no committed transaction (WAL with synchronous=NORMAL only risks the last commits on power loss).
  *
- * Commits of one event-loop turn are written in a single transaction (group commit): each check is still all or
- * nothing, and 5,000 checks a second cost a few hundred transactions instead of 5,000.
+ * Commits that arrive within a few milliseconds are written in a single transaction (group commit): each check is
+ * still all or nothing, and 5,000 checks a second cost a few hundred transactions instead of 5,000.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -61,7 +61,6 @@ CREATE TABLE IF NOT EXISTS checks (
   requests INTEGER NOT NULL,
   UNIQUE (watch_id, due_at)
 );
-CREATE INDEX IF NOT EXISTS checks_digest ON checks (digest);
 CREATE INDEX IF NOT EXISTS checks_version ON checks (watch_id, version) WHERE status IN ('new', 'changed');
 CREATE TABLE IF NOT EXISTS snapshots (
   digest TEXT PRIMARY KEY,
@@ -82,6 +81,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE undeliverable = 0;
 `;
+
+/**
+ * Group commit: checks committed within GROUP_COMMIT_MS share one transaction (at most GROUP_COMMIT_MAX). A
+ * check's promise resolves (and its event goes out) only after its transaction committed.
+ */
+const GROUP_COMMIT_MS = 5;
+const GROUP_COMMIT_MAX = 512;
 
 const CHECK_COLUMNS =
   'id, due_at, time, status, http_status, etag, last_modified, digest, detected_by, bytes, error, reason, version, truth, requests';
@@ -150,6 +156,7 @@ class SqliteHistory implements HistoryStore {
   readonly #statements = new Map<string, StatementSync>();
   #queue: { commit: CheckCommit; resolve(ok: boolean): void; reject(e: unknown): void }[] = [];
   #flushScheduled = false;
+  #flushTimer: NodeJS.Timeout | undefined;
   #saves: {
     definition: WatchDefinition;
     initial: WatchState;
@@ -248,13 +255,13 @@ class SqliteHistory implements HistoryStore {
   }
 
   watches(): Promise<StoredWatch[]> {
-    return this.#read(() =>
-      (
-        this.#sql(
-          'SELECT id, definition, state, paused FROM watches ORDER BY id',
-        ).all() as unknown as WatchRow[]
-      ).map(toWatch),
-    );
+    // Row by row: 100,000 watches never sit in memory twice (rows and parsed objects).
+    return this.#read(() => {
+      const watches: StoredWatch[] = [];
+      for (const row of this.#sql('SELECT id, definition, state, paused FROM watches ORDER BY id').iterate())
+        watches.push(toWatch(row as unknown as WatchRow));
+      return watches;
+    });
   }
 
   watch(url: string): Promise<StoredWatch | undefined> {
@@ -269,14 +276,16 @@ class SqliteHistory implements HistoryStore {
   commit(commit: CheckCommit): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ commit, resolve, reject });
-      if (!this.#flushScheduled) {
+      if (this.#queue.length >= GROUP_COMMIT_MAX) this.#flush();
+      else if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
+        this.#flushTimer = setTimeout(() => this.#flush(), GROUP_COMMIT_MS);
       }
     });
   }
 
   #flush(): void {
+    clearTimeout(this.#flushTimer);
     this.#flushScheduled = false;
     const batch = this.#queue;
     this.#queue = [];
@@ -452,7 +461,7 @@ class SqliteHistory implements HistoryStore {
   }
 
   async close(): Promise<void> {
-    if (this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (this.#queue.length > 0) this.#flush();
     if (this.#open) this.#db.close();
     this.#open = false;
   }
