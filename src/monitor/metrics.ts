@@ -12,17 +12,13 @@ export interface MonitorMetrics {
   hosts: Record<string, Metrics>;
 }
 
+/** Every counter at zero. */
+export function noCounts(): WatchCounters {
+  return { checks: 0, notModified: 0, changes: 0, errors: 0, bytes: 0, bytesSaved: 0 };
+}
+
 function empty(): Metrics {
-  return {
-    watches: 0,
-    checks: 0,
-    notModified: 0,
-    changes: 0,
-    errors: 0,
-    bytes: 0,
-    bytesSaved: 0,
-    notModifiedRatio: 0,
-  };
+  return { watches: 0, ...noCounts(), notModifiedRatio: 0 };
 }
 
 function add(into: Metrics, { state }: StoredWatch): void {

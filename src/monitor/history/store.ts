@@ -12,6 +12,7 @@
  * - `revision()` grows with every write, a cheap validator for readers (a dashboard's ETag).
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { noCounts } from '../metrics.ts';
 import type {
   CheckEvent,
   CheckRecord,
@@ -118,12 +119,7 @@ export function initialState(intervalMs: number, nextDueAt: number): WatchState 
     alerting: false,
     intervalMs,
     nextDueAt,
-    checks: 0,
-    notModified: 0,
-    changes: 0,
-    errors: 0,
-    bytes: 0,
-    bytesSaved: 0,
+    ...noCounts(),
   };
 }
 
