@@ -125,12 +125,14 @@ test('kill -9 mid-pass, restart: every due time recorded exactly once, snapshots
   await once(second.child, 'exit');
 
   // Exactly once per (watch, due time), and no due time lost: consecutive due times are one jittered interval
-  // apart (±10 %), never two.
+  // apart (±10 %), never two — unless the earlier check finished so late that its next slot had already passed
+  // (a loaded machine; the schedule then moves forward in whole steps, by design, not by loss).
   const rows = reader
-    .prepare('SELECT watch_id, due_at, status, digest FROM checks ORDER BY watch_id, due_at')
+    .prepare('SELECT watch_id, due_at, time, status, digest FROM checks ORDER BY watch_id, due_at')
     .all() as {
     watch_id: number;
     due_at: number;
+    time: string;
     status: string;
     digest: string | null;
   }[];
@@ -140,8 +142,10 @@ test('kill -9 mid-pass, restart: every due time recorded exactly once, snapshots
   for (const [id, checks] of byWatch) {
     assert.ok(checks.length >= 2, `watch ${id}: ${checks.length} checks`);
     for (let i = 1; i < checks.length; i++) {
-      const gap = checks[i]!.due_at - checks[i - 1]!.due_at;
-      assert.ok(gap > 0 && gap < 1.8 * INTERVAL_MS, `watch ${id}: due times ${gap} ms apart`);
+      const previous = checks[i - 1]!;
+      const gap = checks[i]!.due_at - previous.due_at;
+      const late = Date.parse(previous.time) - previous.due_at > 0.9 * INTERVAL_MS;
+      assert.ok(gap > 0 && (gap < 1.8 * INTERVAL_MS || late), `watch ${id}: due times ${gap} ms apart`);
     }
   }
 
