@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './check.ts';
 import { serveCommand } from './serve.ts';
+import { watchCommand } from './watch.ts';
 
 const USAGE = `usage: etagkit <command> [options]
 
 commands:
   serve <dir>   serve static files with strong ETags, 304/412, Range and guarded writes
   check <url>…  audit a server's validators and conditional requests (for people and CI)
+  watch <file>  poll URLs conditionally, record every check, report changes (history, diff, stats)
   help [cmd]    this text, or a command's options
   version       the installed version (also --version)
 
@@ -16,6 +18,7 @@ Run "etagkit <command> --help" for a command's options.`;
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   check: checkCommand,
+  watch: watchCommand,
 };
 
 function version(): string {

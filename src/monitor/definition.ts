@@ -1,0 +1,172 @@
+/**
+ * Turning what a user wrote (a watch-file line, an argument to `monitor.add()`) into a checked WatchDefinition,
+ * with errors that name the offending value and say what to do.
+ */
+import { compile } from 'css-select';
+import type { AnyNode, Element } from 'domhandler';
+import type { WatchDefinition } from './types.ts';
+
+/** A watch as the API accepts it: a URL, or a URL with any of the definition's fields. */
+export type WatchInput = string | ({ url: string } & Partial<Omit<WatchDefinition, 'url'>>);
+
+/** Defaults applied to every watch that does not set its own (the CLI's global options). */
+export interface WatchDefaults {
+  intervalMs: number;
+  adaptive: boolean;
+  minIntervalMs?: number | undefined;
+  maxIntervalMs?: number | undefined;
+  respectCacheHeaders: boolean;
+  /** Appended to each watch's own `ignore`. */
+  ignore: string[];
+  headers: Record<string, string>;
+}
+
+export const DEFAULT_WATCH: WatchDefaults = {
+  intervalMs: 5 * 60_000,
+  adaptive: false,
+  respectCacheHeaders: false,
+  ignore: [],
+  headers: {},
+};
+
+/** A definition that cannot be used: the message says what and why. */
+export class WatchDefinitionError extends Error {
+  override name = 'WatchDefinitionError';
+}
+
+/** Headers the monitor owns: it sends the server's own validators itself, and reads bodies unencoded. */
+const RESERVED_HEADERS = new Set([
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'accept-encoding',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const MIN_INTERVAL_MS = 1000;
+
+/** Checks and completes a watch definition. Throws WatchDefinitionError. */
+export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT_WATCH): WatchDefinition {
+  const given = typeof input === 'string' ? { url: input } : input;
+  const url = checkUrl(given.url);
+  const intervalMs = given.intervalMs ?? defaults.intervalMs;
+  checkInterval('interval', intervalMs);
+  const minIntervalMs =
+    given.minIntervalMs ?? defaults.minIntervalMs ?? Math.max(MIN_INTERVAL_MS, intervalMs / 8);
+  const maxIntervalMs =
+    given.maxIntervalMs ?? defaults.maxIntervalMs ?? Math.max(intervalMs * 16, 86_400_000);
+  checkInterval('min-interval', minIntervalMs);
+  checkInterval('max-interval', maxIntervalMs);
+  if (minIntervalMs > intervalMs || intervalMs > maxIntervalMs)
+    throw new WatchDefinitionError(
+      `min-interval (${minIntervalMs} ms) ≤ interval (${intervalMs} ms) ≤ max-interval (${maxIntervalMs} ms) must hold`,
+    );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...defaults.headers, ...given.headers })) {
+    const lower = name.toLowerCase();
+    if (!TOKEN.test(name))
+      throw new WatchDefinitionError(`header name ${JSON.stringify(name)} is not a token`);
+    if (RESERVED_HEADERS.has(lower))
+      throw new WatchDefinitionError(
+        `header ${name} is set by the monitor itself (it echoes the server's own validators); remove it`,
+      );
+    if (/[\r\n\0]/.test(value))
+      throw new WatchDefinitionError(`header ${name} has a line break or NUL in its value`);
+    headers[lower] = value.trim();
+  }
+  const ignore = [...(given.ignore ?? []), ...defaults.ignore];
+  for (const source of ignore) compileIgnore(source);
+  if (given.selector !== undefined) compileSelector(given.selector);
+  if (given.pointer !== undefined) parsePointer(given.pointer);
+  if (given.selector !== undefined && given.pointer !== undefined)
+    throw new WatchDefinitionError('a watch takes a selector (HTML) or a pointer (JSON), not both');
+  const whitespace = given.whitespace ?? 'collapse';
+  if (whitespace !== 'collapse' && whitespace !== 'keep')
+    throw new WatchDefinitionError(`whitespace must be collapse or keep, not ${JSON.stringify(whitespace)}`);
+  return {
+    url,
+    intervalMs,
+    headers,
+    selector: given.selector,
+    pointer: given.pointer,
+    ignore,
+    whitespace,
+    adaptive: given.adaptive ?? defaults.adaptive,
+    minIntervalMs,
+    maxIntervalMs,
+    respectCacheHeaders: given.respectCacheHeaders ?? defaults.respectCacheHeaders,
+  };
+}
+
+/** Checks a watch's URL (http or https, no credentials) and drops its fragment. */
+export function checkUrl(value: unknown): string {
+  if (typeof value !== 'string') throw new WatchDefinitionError('a watch needs a url');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new WatchDefinitionError(`${JSON.stringify(value)} is not a URL (expected http:// or https://…)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new WatchDefinitionError(`${JSON.stringify(value)} is not an http:// or https:// URL`);
+  if (url.username || url.password)
+    throw new WatchDefinitionError(
+      `${url.host}: credentials in the URL would be stored in clear; send them with a header (header="Authorization: …")`,
+    );
+  url.hash = '';
+  return url.href;
+}
+
+function checkInterval(name: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS)
+    throw new WatchDefinitionError(`${name} must be at least 1s, not ${ms} ms`);
+}
+
+/** Compiles an `ignore` pattern (global, so every match is removed). */
+export function compileIgnore(source: string): RegExp {
+  try {
+    return new RegExp(source, 'g');
+  } catch (error) {
+    throw new WatchDefinitionError(
+      `ignore pattern ${JSON.stringify(source)} is not a regular expression: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Compiles a CSS selector (css-select), turning the engine's complaint into a definition error. */
+export function compileSelector(selector: string): (node: AnyNode) => boolean {
+  if (selector.trim() === '') throw new WatchDefinitionError('selector is empty');
+  try {
+    return compile<AnyNode, Element>(selector);
+  } catch (error) {
+    throw new WatchDefinitionError(
+      `selector ${JSON.stringify(selector)} is not valid CSS: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Parses a JSON Pointer (RFC 6901 §3) into its reference tokens: `""` is the whole document, `/a~1b/0` is
+ * ['a/b', '0']. `~0` is `~`, `~1` is `/`; any other `~` is an error (§3).
+ */
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/'))
+    throw new WatchDefinitionError(`JSON Pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((token) => {
+      if (/~[^01]|~$/.test(token))
+        throw new WatchDefinitionError(
+          `JSON Pointer ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1`,
+        );
+      return token.replaceAll('~1', '/').replaceAll('~0', '~');
+    });
+}
