@@ -37,12 +37,13 @@ test('order by due time; a host pause (429) holds that host only; rescheduling m
       return { nextDueAt: undefined, hostRetryAt: id === 1 ? Date.now() + 150 : undefined };
     },
   });
-  scheduler.schedule(2, 'a.test', t0 + 1);
-  scheduler.schedule(1, 'a.test', t0);
-  scheduler.schedule(3, 'b.test', t0 + 2);
+  // All due already (in the past), so that `drained()` cannot resolve between two of them on a fast machine.
+  scheduler.schedule(2, 'a.test', t0 - 9);
+  scheduler.schedule(1, 'a.test', t0 - 10);
+  scheduler.schedule(3, 'b.test', t0 - 8);
   scheduler.schedule(4, 'b.test', t0 + 100_000);
-  scheduler.schedule(4, 'b.test', t0 + 3); // rescheduled earlier: runs once, at the new time
-  scheduler.schedule(5, 'b.test', t0 + 4);
+  scheduler.schedule(4, 'b.test', t0 - 7); // rescheduled earlier: runs once, at the new time
+  scheduler.schedule(5, 'b.test', t0 - 6);
   scheduler.unschedule(5);
   scheduler.start();
   await scheduler.drained();
