@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../core/duration.ts';
 
 /** A mistake in how the command was called: print it with the usage and exit 2. */
 export class UsageError extends Error {
@@ -114,13 +115,12 @@ export function parseCount(value: string, option: string, { min = 1, max = 1_000
   return n;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** A duration such as `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds), in milliseconds. */
 export function parseDuration(value: string, option: string): number {
-  const m = /^(\d{1,9}(?:\.\d{1,3})?)(ms|s|m|h|d)?$/.exec(value);
-  if (!m) throw new UsageError(`${option} must be a duration such as 30s, 5m or 2h, not ${quote(value)}`);
-  return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
+  const ms = parseDurationMs(value);
+  if (ms === undefined)
+    throw new UsageError(`${option} must be a duration such as 30s, 5m or 2h, not ${quote(value)}`);
+  return ms;
 }
 
 /** An absolute http: or https: URL. */

@@ -9,7 +9,7 @@
  *
  * A line that cannot be used is reported with its number and the others are still watched.
  */
-import { parseDuration, UsageError } from '../cli/args.ts';
+import { parseDurationMs } from '../core/duration.ts';
 import {
   checkUrl,
   defineWatch,
@@ -69,7 +69,7 @@ export function parseWatchFile(text: string, defaults?: WatchDefaults): ParsedWa
       firstLine.set(definition.url, number);
       watches.push(definition);
     } catch (error) {
-      if (!(error instanceof WatchDefinitionError || error instanceof UsageError)) throw error;
+      if (!(error instanceof WatchDefinitionError)) throw error;
       problems.push({ line: number, message: error.message });
     }
   }
@@ -99,13 +99,13 @@ function toInput([url, ...options]: string[]): WatchInput {
     if (value === undefined) throw new WatchDefinitionError(`${name} needs a value: ${name}=…`);
     switch (name) {
       case 'interval':
-        input.intervalMs = parseDuration(value, name);
+        input.intervalMs = duration(value, name);
         break;
       case 'min-interval':
-        input.minIntervalMs = parseDuration(value, name);
+        input.minIntervalMs = duration(value, name);
         break;
       case 'max-interval':
-        input.maxIntervalMs = parseDuration(value, name);
+        input.maxIntervalMs = duration(value, name);
         break;
       case 'header': {
         const colon = value.indexOf(':');
@@ -166,4 +166,13 @@ export function tokenize(line: string): string[] {
   }
   if (inToken) tokens.push(current);
   return tokens;
+}
+
+function duration(value: string, name: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined)
+    throw new WatchDefinitionError(
+      `${name} must be a duration such as 30s, 5m or 2h, not ${JSON.stringify(value)}`,
+    );
+  return ms;
 }
