@@ -111,10 +111,12 @@ const selected = onlyId
   : suites;
 if (onlyId) for (const s of selected) for (const t of s.tests) (t as { dump?: boolean }).dump = true;
 
+/** node-fetch 2, the suite's own dependency (named through a variable: it ships no types). */
+const NODE_FETCH = 'node-fetch';
 let results: Record<string, Result>;
 if (shared) {
   // The suite's own CLI fetches with node-fetch: unlike fetch(), it adds no Cache-Control to conditional requests.
-  const { default: nodeFetch } = (await import('node-fetch')) as { default: unknown };
+  const { default: nodeFetch } = (await import(NODE_FETCH)) as { default: unknown };
   const proxy = createProxy({ upstream: base });
   const front = createServer(proxy);
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
