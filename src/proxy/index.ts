@@ -3,4 +3,4 @@
  * its cache between proxies through Redis.
  */
 export type { ProxyStats } from './metrics.ts';
-export { createProxy, type Proxy, type ProxyDecision, type ProxyOptions } from './proxy.ts';
+export { type CachingProxy, createProxy, type ProxyDecision, type ProxyOptions } from './proxy.ts';

@@ -53,7 +53,7 @@ export interface ProxyOptions {
 }
 
 /** A node:http request listener with the Fetch handler, counters and shutdown beside it. */
-export interface Proxy extends RequestListener<typeof IncomingMessage, typeof ServerResponse> {
+export interface CachingProxy extends RequestListener<typeof IncomingMessage, typeof ServerResponse> {
   /** The same proxy for a Fetch-API server (Request in, Response out). */
   fetch(request: Request): Promise<Response>;
   /** Counters since creation (a copy). */
@@ -88,7 +88,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * const proxy = createProxy({ upstream: 'http://127.0.0.1:3000' });
  * createServer(proxy).listen(8080, '127.0.0.1');
  */
-export function createProxy(options: ProxyOptions): Proxy {
+export function createProxy(options: ProxyOptions): CachingProxy {
   const url = new URL(options.upstream);
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new TypeError(
