@@ -87,7 +87,7 @@ describe('two proxies on one Redis', () => {
       wrong.map((r) => [r.status, r.headers['cache-status'], r.body.toString()]).slice(0, 3),
       [],
     );
-    const viaB = responses.filter((_, i) => i % 2 === 1);
-    assert.ok(viaB.some((r) => /detail=peer-fetched/.test(String(r.headers['cache-status']))));
+    // The proxy that did not get the lease waited for the other's result.
+    assert.ok(responses.some((r) => /detail=peer-fetched/.test(String(r.headers['cache-status']))));
   });
 });
