@@ -3,6 +3,7 @@
  * every URL under a prefix. The token is compared in constant time (digests of equal length, timingSafeEqual).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CacheStore } from '../client/store.ts';
 import { cacheKey, type ProxyContext, type ProxyRequest, type Reply } from './context.ts';
 import { requestField } from './headers.ts';
 import { cacheStatus, problemReply } from './reply.ts';
@@ -18,15 +19,10 @@ function authorized(req: ProxyRequest, token: Buffer | undefined): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), token);
 }
 
-/** Stores that can remove every key under a prefix (memory, SQLite, Redis). */
-interface PrefixPurging {
-  deletePrefix(prefix: string): Promise<number>;
-}
-
 export interface AdminSettings {
   /** SHA-256 of the purge token; undefined when purging is off. */
   purgeToken: Buffer | undefined;
-  store: object & Partial<PrefixPurging>;
+  store: CacheStore;
 }
 
 export function purgeTokenDigest(token: string | undefined): Buffer | undefined {
@@ -88,7 +84,17 @@ async function purge(
   } else {
     if (!settings.store.deletePrefix)
       return problemReply(501, 'Not Implemented', 'this cache store cannot purge by prefix', member);
-    purged = await settings.store.deletePrefix(cacheKey(ctx, prefix!));
+    try {
+      purged = await settings.store.deletePrefix(cacheKey(ctx, prefix!));
+    } catch (error) {
+      ctx.metrics.stats.storeErrors++;
+      return problemReply(
+        503,
+        'Service Unavailable',
+        `the cache store failed: ${(error as Error).message}`,
+        member,
+      );
+    }
   }
   ctx.metrics.stats.purged += purged;
   const body = new TextEncoder().encode(`${JSON.stringify({ purged })}\n`);

@@ -28,6 +28,7 @@ export function requestTarget(raw: string): string | { error: string } {
 
 /** Whether a path has a `.` or `..` segment, also when percent-encoded (`%2e`, `%2E`). */
 function hasDotSegment(path: string): boolean {
+  if (!path.includes('.') && !path.includes('%')) return false; // the common case, without splitting
   for (const segment of path.split('/')) {
     const decoded = segment.replace(/%2e/gi, '.');
     if (decoded === '.' || decoded === '..') return true;

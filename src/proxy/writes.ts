@@ -86,7 +86,8 @@ async function currentRepresentation(
 ): Promise<{ etag?: string; lastModified?: Date; exists: boolean; generated: boolean } | undefined> {
   const headers: IncomingHttpHeaders = { ...req.headers, 'cache-control': 'no-cache' };
   for (const name of [...CONDITIONAL_FIELDS, 'range']) delete headers[name];
-  const probe: ProxyRequest = { ...req, method: 'HEAD', headers, body: null };
+  // A GET (a HEAD with nothing stored would only be forwarded): its content, if streamed, is let go.
+  const probe: ProxyRequest = { ...req, method: 'GET', headers, body: null };
   const reply = await cached(ctx, probe);
   if (reply.body && !(reply.body instanceof Uint8Array)) abandon(reply.body);
   if (reply.status === 404 || reply.status === 410) return { exists: false, generated: false };
