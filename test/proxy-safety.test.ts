@@ -164,7 +164,19 @@ describe('faults', () => {
     socket.on('data', (c) => (reply += c));
     await once(socket, 'close');
     assert.match(reply, /^HTTP\/1\.1 400/);
+    assert.match(reply, /cache-status: etagkit; detail=bad-request/);
     assert.equal(bench.received.length, before);
+  });
+
+  it('a request head over the size bound is refused with 431, and Cache-Status', async () => {
+    const { port } = new URL(bench.base);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(32 * 1024)}\r\n\r\n`);
+    let reply = '';
+    socket.on('data', (c) => (reply += c));
+    await once(socket, 'close');
+    assert.match(reply, /^HTTP\/1\.1 431/);
+    assert.match(reply, /cache-status: etagkit/);
   });
 
   it('a store that fails: the upstream answers and Cache-Status says so', async () => {
@@ -251,5 +263,32 @@ describe('streams', () => {
     req.on('error', () => {});
     req.end();
     await upstreamClosed; // resolves only if the proxy aborted its upstream request
+  });
+
+  it('a client that goes away does not abort the upstream request others wait for', async () => {
+    let finish: () => void = () => {};
+    bench.handle((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', etag: '"w"' });
+      res.write('part one, ');
+      finish = () => res.end('part two');
+    });
+    const path = fresh();
+    const { port } = new URL(bench.base);
+    let leaving!: ReturnType<typeof httpRequest>;
+    const firstChunk = new Promise<void>((resolve) => {
+      leaving = httpRequest({ host: '127.0.0.1', port, path }, (res) => res.once('data', () => resolve()));
+    });
+    leaving.on('error', () => {});
+    leaving.end();
+    await firstChunk;
+    const waiting = request(bench.base, path); // joins the trip in flight
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    leaving.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the proxy sees the first client go
+    finish();
+    const res = await waiting;
+    assert.equal(res.body.toString(), 'part one, part two');
+    assert.equal(upstreamHits(path), 1);
+    assert.match(String(res.headers['cache-status']), /collapsed/);
   });
 });

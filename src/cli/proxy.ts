@@ -64,6 +64,7 @@ export async function proxyCommand(argv: string[]): Promise<number> {
     purgeToken: process.env.ETAGKIT_PURGE_TOKEN,
   });
   const server = createServer({ maxHeaderSize: 16 * 1024 }, proxy);
+  server.on('clientError', proxy.clientError);
   const started = await listen(server, port, host);
   if ('error' in started) {
     console.error(`etagkit proxy: ${started.error}`);

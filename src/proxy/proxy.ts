@@ -5,7 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { pipeline, Readable } from 'node:stream';
+import { type Duplex, pipeline, Readable } from 'node:stream';
 import { guardStore } from '../client/guarded-store.ts';
 import type { CacheStore } from '../client/store.ts';
 import { memoryStore } from '../client/stores/memory.ts';
@@ -58,6 +58,12 @@ export interface CachingProxy extends RequestListener<typeof IncomingMessage, ty
   fetch(request: Request): Promise<Response>;
   /** Counters since creation (a copy). */
   stats(): ProxyStats;
+  /**
+   * For the server's `clientError` event: node refuses a malformed or smuggling request (conflicting
+   * Content-Length and Transfer-Encoding, a bad chunk size, a header section over `maxHeaderSize`) before any
+   * listener runs; this answers it with Cache-Status too, and closes the connection.
+   */
+  clientError(error: Error, socket: Duplex): void;
   /** Closes the upstream connections and the store. */
   close(): Promise<void>;
 }
@@ -209,6 +215,20 @@ export function createProxy(options: ProxyOptions): CachingProxy {
   return Object.assign(listener, {
     fetch: fetchHandler,
     stats: (): ProxyStats => structuredClone(metrics.stats),
+    clientError: (error: Error, socket: Duplex) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const status =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      if (socket.writable)
+        socket.end(
+          `HTTP/1.1 ${status}\r\ncache-status: etagkit; detail=bad-request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        );
+      else socket.destroy();
+    },
     close: async () => {
       await ctx.upstream.close();
       await store.close();

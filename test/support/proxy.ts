@@ -50,6 +50,7 @@ export async function startBench(
   const origin = await listenLocal(originServer);
   const proxy = createProxy({ upstream: origin, now: () => Date.now() + offset, ...options });
   const front = createServer(proxy);
+  front.on('clientError', proxy.clientError);
   const base = await listenLocal(front);
   return {
     base,
