@@ -238,7 +238,14 @@ function background(ctx: ProxyContext, req: ProxyRequest, key: string, entry: St
   const headers = { ...req.headers };
   for (const name of [...CONDITIONAL_FIELDS, 'range']) delete headers[name];
   // HEAD: the reply carries no body, so the trip's body goes to the store alone.
-  const quiet: ProxyRequest = { ...req, method: 'HEAD', headers, body: null, signal: NEVER };
+  const quiet: ProxyRequest = {
+    method: 'HEAD',
+    target: req.target,
+    headers,
+    body: null,
+    signal: NEVER,
+    remoteAddress: req.remoteAddress,
+  };
   const noFallback: ReuseDecision = {
     action: 'revalidate',
     reason: 'stale',

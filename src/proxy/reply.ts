@@ -13,7 +13,12 @@ export const CACHE_NAME = 'etagkit';
 
 /** Our Cache-Status member, after the upstream's own members (the cache nearest the client comes last, §2). */
 export function cacheStatus(member: Omit<CacheStatusEntry, 'cache'>, upstream?: string): string {
-  const ours = formatCacheStatus({ cache: CACHE_NAME, ...member });
+  // A plain hit is most responses: its member without building an entry object.
+  const plainHit =
+    member.hit && member.detail === undefined && member.fwd === undefined && member.ttl !== undefined;
+  const ours = plainHit
+    ? `${CACHE_NAME}; hit; ttl=${Math.trunc(member.ttl!)}`
+    : formatCacheStatus({ cache: CACHE_NAME, ...member });
   return upstream ? `${upstream}, ${ours}` : ours;
 }
 

@@ -87,7 +87,14 @@ async function currentRepresentation(
   const headers: IncomingHttpHeaders = { ...req.headers, 'cache-control': 'no-cache' };
   for (const name of [...CONDITIONAL_FIELDS, 'range']) delete headers[name];
   // A GET (a HEAD with nothing stored would only be forwarded): its content, if streamed, is let go.
-  const probe: ProxyRequest = { ...req, method: 'GET', headers, body: null };
+  const probe: ProxyRequest = {
+    method: 'GET',
+    target: req.target,
+    headers,
+    body: null,
+    signal: req.signal,
+    remoteAddress: req.remoteAddress,
+  };
   const reply = await cached(ctx, probe);
   if (reply.body && !(reply.body instanceof Uint8Array)) abandon(reply.body);
   if (reply.status === 404 || reply.status === 410) return { exists: false, generated: false };
