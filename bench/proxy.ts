@@ -2,8 +2,8 @@
  * `npm run bench -- proxy`: `etagkit proxy` (the CLI, memory store) against nginx `proxy_cache` and Varnish, one
  * worker each, all in front of the same origin process on loopback: cached-hit req/s and server CPU per request
  * for 1 KB and 100 KB objects, 304s answered from the cache, and a miss storm (1,000 concurrent requests for a
- * cold URL: how many reach the origin). The origin itself, answering the 1 KB object, is the control: what a bare
- * node server does with no cache in between. nginx or Varnish missing → their columns are skipped with a note.
+ * cold URL: how many reach the origin). Controls: the origin itself answering the 1 KB object (a node server with
+ * no cache in between), and a bare node:http server answering a constant 304 (support/bare-server.ts). nginx or Varnish missing → their columns are skipped with a note.
  */
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBareServer } from './support/bare-server.ts';
 import { type BenchOptions, type Ratio, settings } from './support/bench.ts';
 import { type Cell, describeHttp, type Measured, measureCells } from './support/cells.ts';
 import { median, num, table, times } from './support/format.ts';
@@ -146,6 +147,9 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
       expectStatus: 200,
       serverPid: origin.child.pid!,
     });
+    const bare304 = await startBareServer('304');
+    children.push(bare304.child);
+    cells.push({ name: 'bare · 304', url: bare304.url, expectStatus: 304, serverPid: bare304.child.pid! });
     const m = await measureCells(cells, s, 'proxy');
 
     const storms = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
@@ -206,7 +210,11 @@ function print(
       ...peers.map((p) => times(m.cpuRatio(cell('etagkit proxy', row.label), cell(p, row.label)))),
     ]),
   );
-  console.log(`\nControl: the origin alone spends ${median(m.cpu('origin · 1 KB'))} µs per 1 KB response.\n`);
+  console.log(
+    `\nControls: the origin alone spends ${median(m.cpu('origin · 1 KB'))} µs per 1 KB response; a bare node:http ` +
+      `server answering a constant 304 spends ${median(m.cpu('bare · 304'))} µs per 304 ` +
+      `(${median(m.rps('bare · 304'))} req/s): the floor for any node:http proxy.\n`,
+  );
   console.log('### Miss storm: 1,000 concurrent requests for one cold URL\n');
   table(
     ['proxy', 'requests that reached the origin (each round)'],

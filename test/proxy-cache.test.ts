@@ -3,6 +3,7 @@
  * citing the section of RFC 9111 (caching), 9110 (semantics) or 5861 (stale-*) it checks.
  */
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
 import { request } from './support/http.ts';
 import { type Bench, startBench } from './support/proxy.ts';
@@ -337,6 +338,26 @@ describe('metrics and purge', () => {
     ])
       assert.match(text, new RegExp(`^etagkit_proxy_${name}`, 'm'));
     assert.match(text, /^etagkit_proxy_hits_total [1-9]\d*$/m);
+  });
+
+  it('every answered request goes out on etagkit:proxy:decision', async () => {
+    const seen: unknown[] = [];
+    const listen = (message: unknown) => seen.push(message);
+    subscribe('etagkit:proxy:decision', listen);
+    try {
+      origin({ 'cache-control': 'max-age=60' });
+      const path = fresh();
+      await request(bench.base, path);
+      await request(bench.base, path);
+    } finally {
+      unsubscribe('etagkit:proxy:decision', listen);
+    }
+    const last = seen.at(-1) as { cacheStatus: string };
+    assert.match(last.cacheStatus, /^etagkit; hit; ttl=\d+$/);
+    assert.deepEqual(
+      { ...last, cacheStatus: '' },
+      { method: 'GET', target: `/r${n}`, status: 200, cacheStatus: '' },
+    );
   });
 
   it('purge is off without a token', async () => {
