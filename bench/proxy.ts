@@ -6,7 +6,7 @@
  * no cache in between), and a bare node:http server answering a constant 304 (support/bare-server.ts). nginx or Varnish missing → their columns are skipped with a note.
  */
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { type BenchOptions, type Ratio, settings } from './support/bench.ts';
 import { type Cell, describeHttp, type Measured, measureCells } from './support/cells.ts';
 import { median, num, table, times } from './support/format.ts';
 import { freePort, probe, startServer, stopServer } from './support/load.ts';
+import { startNginx } from './support/nginx.ts';
 import { named, type Spread, spread } from './support/rounds.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -47,27 +48,17 @@ async function startEtagkit(origin: string): Promise<Contender> {
   return { name: 'etagkit proxy', child, base, pid: child.pid! };
 }
 
-/** nginx with proxy_cache in one process (`master_process off`), keep-alive to the origin, no cache lock. */
-async function startNginx(origin: string, work: string): Promise<Contender | undefined> {
-  if (spawnSync('nginx', ['-v']).error) return undefined;
-  const port = await freePort();
-  const conf = join(work, 'nginx.conf');
-  const temp = (name: string) => `${name}_temp_path ${join(work, name)};`;
-  await writeFile(
-    conf,
-    `master_process off; daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 60s;
-  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join(' ')}
-  proxy_cache_path ${work}/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=60m use_temp_path=off;
-  upstream origin { server ${new URL(origin).host}; keepalive 64; }
-  server { listen 127.0.0.1:${port};
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_cache bench; } } }`,
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const child = await startServer('nginx', ['-c', conf, '-p', work], `${base}/1k`);
-  return { name: 'nginx', child, base, pid: child.pid! };
+/** nginx with proxy_cache in one process (support/nginx.ts), keep-alive to the origin, no cache lock. */
+async function startNginxCache(origin: string, work: string): Promise<Contender | undefined> {
+  const nginx = await startNginx(work, '/1k', {
+    http:
+      `proxy_cache_path ${work}/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=60m use_temp_path=off;\n` +
+      `  upstream origin { server ${new URL(origin).host}; keepalive 64; }`,
+    server: (port) =>
+      `server { listen 127.0.0.1:${port}; location / { proxy_pass http://origin; proxy_http_version 1.1; ` +
+      'proxy_set_header Connection ""; proxy_cache bench; } }',
+  });
+  return nginx && { name: 'nginx', ...nginx, pid: nginx.child.pid! };
 }
 
 /** Varnish with its built-in VCL, one thread pool, 256 MB of memory storage. */
@@ -119,7 +110,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     const origin = await startOrigin();
     children.push(origin.child);
     const contenders = [await startEtagkit(origin.base)];
-    const nginx = await startNginx(origin.base, work);
+    const nginx = await startNginxCache(origin.base, work);
     const varnish = await startVarnish(origin.base, work);
     for (const peer of [nginx, varnish]) if (peer) contenders.push(peer);
     children.push(...contenders.map((c) => c.child));
@@ -186,7 +177,8 @@ function print(
       (present.varnish
         ? 'Varnish with its built-in VCL (`thread_pools=1`, malloc storage; CPU of its cache process). '
         : '') +
-      'Control: the origin itself answering the 1 KB object (a node:http server writing constant bytes).\n',
+      'Controls: the origin itself answering the 1 KB object (a node:http server writing constant bytes), and a ' +
+      'bare node:http server answering a constant 304 (support/bare-server.ts).\n',
   );
   const cell = (name: string, row: string) => `${name} · ${row}`;
   console.log('### Requests per second\n');
