@@ -26,7 +26,7 @@ const USAGE = `usage: etagkit proxy --upstream <url> [--port 8080] [--host 127.0
   --add-etags=on|off        give 200s without ETag or Last-Modified a strong ETag from their bytes (default on)
   --guard-writes            check If-Match / If-Unmodified-Since of PUT, PATCH, DELETE here: 412 without
                             reaching the upstream
-  --require-preconditions   answer 428 to a PUT, PATCH or DELETE without a precondition
+  --require-preconditions   answer 428 to a PUT, PATCH or DELETE without If-Match or If-None-Match
   --timeout D               longest wait for the upstream (connect, response head, between chunks; default 30s)
 
 Environment: ETAGKIT_PURGE_TOKEN enables POST /_etagkit/purge?url=/path or ?prefix=/path/ with
