@@ -47,6 +47,16 @@ describe('guardWrites and requirePreconditions (RFC 9110 §13.1.1, RFC 6585 §3)
     assert.equal(bench.received.length, before);
   });
 
+  it('a PUT guarded only by If-Unmodified-Since is answered 428 naming If-Match (a date cannot prevent a lost update)', async () => {
+    const res = await request(bench.base, '/doc', {
+      method: 'PUT',
+      headers: { 'if-unmodified-since': new Date().toUTCString() },
+      body: 'x',
+    });
+    assert.equal(res.status, 428);
+    assert.equal(JSON.parse(res.body.toString()).precondition, 'if-match');
+  });
+
   it('two writers holding the same ETag: the first wins, the second gets 412 from the proxy', async () => {
     const read = await request(bench.base, '/doc');
     const etag = String(read.headers.etag);
