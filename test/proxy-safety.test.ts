@@ -292,3 +292,30 @@ describe('streams', () => {
     assert.match(String(res.headers['cache-status']), /collapsed/);
   });
 });
+
+describe('damaged store entries', () => {
+  it('a stored field node cannot send is a 502, not a crash', async () => {
+    const { memoryStore } = await import('../src/client/stores/memory.ts');
+    const store = memoryStore();
+    const other = await startBench((_req, res) => res.end(), { store });
+    await store.put({
+      key: `GET ${other.origin}/bad`,
+      variant: '',
+      status: 200,
+      headers: [
+        ['cache-control', 'max-age=600'],
+        ['x-bad', 'a\r\nb'],
+      ],
+      varyHeaders: {},
+      body: new Uint8Array(1),
+      requestTime: Date.now(),
+      responseTime: Date.now(),
+    });
+    const res = await request(other.base, '/bad');
+    assert.ok(res.status === 502 || res.status === 200, `status ${res.status}`);
+    assert.equal(res.headers['x-bad'], undefined);
+    const next = await request(other.base, '/_etagkit/metrics');
+    assert.equal(next.status, 200);
+    await other.close();
+  });
+});

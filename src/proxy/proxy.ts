@@ -286,7 +286,17 @@ function write(res: ServerResponse, reply: Reply): void {
     if (body && !(body instanceof Uint8Array)) abandon(body);
     return;
   }
-  res.writeHead(reply.status, reply.head);
+  try {
+    res.writeHead(reply.status, reply.head);
+  } catch {
+    // A field node refuses to send (a stored entry damaged outside this process): a 502, never a crash.
+    if (body && !(body instanceof Uint8Array)) abandon(body);
+    const failed = problemReply(502, 'Bad Gateway', 'the response had a field that cannot be sent', {
+      detail: 'bad-field',
+    });
+    res.writeHead(failed.status, failed.head).end(failed.body);
+    return;
+  }
   if (body === null) res.end();
   else if (body instanceof Uint8Array) res.end(body);
   else pipeline(body, res, () => {});
