@@ -90,10 +90,19 @@ async function outcome(ctx: ProxyContext, name: string, reply: Promise<Reply>): 
   }
 }
 
+/** What a client is told of each failure: enough to act on, nothing of the upstream's address. */
+const FAILURES: Record<UpstreamError['reason'], string> = {
+  timeout: 'the upstream did not answer in time',
+  unreachable: 'the upstream could not be reached',
+  malformed: 'the upstream sent a malformed response',
+  aborted: 'the request was aborted',
+};
+
 /** 502 or 504 for an upstream that failed (RFC 9110 §15.6.3, §15.6.5). */
 export function upstreamFailed(error: UpstreamError, method = 'GET'): Reply {
   const title = error.status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
-  return problemReply(error.status, title, error.message, { detail: `upstream-${error.reason}` }, method);
+  const member = { detail: `upstream-${error.reason}` };
+  return problemReply(error.status, title, FAILURES[error.reason], member, method);
 }
 
 /** §5.2.1.7: only-if-cached with nothing usable stored. */
