@@ -8,7 +8,7 @@
  * The files are repetitive bytes: autocannon reads random bytes about 8× slower than repetitive ones, which would
  * make the 1 MB rows measure autocannon.
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { type BenchOptions, type Ratio, settings } from './support/bench.ts';
 import { type Cell, describeHttp, type Measured, measureCells } from './support/cells.ts';
 import { median, table, times } from './support/format.ts';
 import { freePort, probe, startServer, stopServer } from './support/load.ts';
+import { startNginx } from './support/nginx.ts';
 import { named } from './support/rounds.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -42,26 +43,13 @@ async function startServeStatic(dir: string): Promise<Server> {
   return { name: 'serve-static', child: await startServer(process.execPath, args, `${base}/1k.bin`), base };
 }
 
-/** nginx in a single process (`master_process off`), so that its CPU time is one process's to sample. */
-async function startNginx(dir: string, work: string): Promise<Server | undefined> {
-  if (spawnSync('nginx', ['-v']).error) return undefined;
-  const port = await freePort();
-  const conf = join(work, 'nginx.conf');
-  const temp = (name: string) => `${name}_temp_path ${join(work, name)};`;
-  await writeFile(
-    conf,
-    `master_process off; daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; keepalive_requests 1000000; keepalive_timeout 60s;
-  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join(' ')}
-  server { listen 127.0.0.1:${port}; root ${dir}; etag on; } }`,
-  );
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    name: 'nginx',
-    child: await startServer('nginx', ['-c', conf, '-p', work], `${base}/1k.bin`),
-    base,
-  };
+/** nginx serving the same folder (support/nginx.ts: one process, so that its CPU time is one process's to sample). */
+async function startNginxServer(dir: string, work: string): Promise<Server | undefined> {
+  const nginx = await startNginx(work, '/1k.bin', {
+    http: 'sendfile on;',
+    server: (port) => `server { listen 127.0.0.1:${port}; root ${dir}; etag on; }`,
+  });
+  return nginx && { name: 'nginx', ...nginx };
 }
 
 const ROWS = [
@@ -81,7 +69,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
   const children: ChildProcess[] = [];
   try {
     const servers = [await startOurs(dir), await startServeStatic(dir)];
-    const nginx = await startNginx(dir, work);
+    const nginx = await startNginxServer(dir, work);
     if (nginx) servers.push(nginx);
     children.push(...servers.map((server) => server.child));
     const bare = { '304': await startBareServer('304'), '1k': await startBareServer('1k') };

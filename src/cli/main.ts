@@ -1,6 +1,7 @@
 /** The `etagkit` command: a thin shell over the library. */
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './check.ts';
+import { proxyCommand } from './proxy.ts';
 import { serveCommand } from './serve.ts';
 import { watchCommand } from './watch.ts';
 
@@ -10,6 +11,7 @@ commands:
   serve <dir>   serve static files with strong ETags, 304/412, Range and guarded writes
   check <url>…  audit a server's validators and conditional requests (for people and CI)
   watch <file>  poll URLs conditionally, record every check, report changes (history, diff, stats)
+  proxy         a shared caching gateway that gives any origin ETags, 304s and 412s
   help [cmd]    this text, or a command's options
   version       the installed version (also --version)
 
@@ -19,6 +21,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   check: checkCommand,
   watch: watchCommand,
+  proxy: proxyCommand,
 };
 
 function version(): string {

@@ -37,6 +37,11 @@ export interface CacheStore {
    * time. Returns true when this caller holds it. Stores for a single process may always return true.
    */
   lease(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional: removes every key that starts with `prefix` (all their variants) and resolves with how many keys
+   * went. The proxy's purge by prefix needs it; memory, SQLite and Redis stores have it.
+   */
+  deletePrefix?(prefix: string): Promise<number>;
   /** Gives back a lease taken with `lease`. */
   release(key: string): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,9 @@
  * (a private cache behind a `fetch`), with `createFetch()` as the browser's fetch — the way undici runs it for its
  * cache interceptor. The suite's origin server runs in this process on 127.0.0.1.
  *
+ * With `--shared`, the same suite runs in its shared-cache mode (as the suite's own CLI runs it against a proxy,
+ * with the Surrogate-Control tests added): node-fetch → `createProxy()` on 127.0.0.1 → the suite's origin.
+ *
  * Prints every failing required test, then the overall and required-test scores. Exits 1 when a
  * required test fails that is not one of the deliberate deviations listed in DELIBERATE below.
  * Options: `--id <test-id>` runs one test; `--json` prints the raw results instead.
@@ -10,6 +13,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '../../src/client/index.ts';
+import { createProxy } from '../../src/proxy/index.ts';
 
 interface SuiteTest {
   id: string;
@@ -29,6 +33,8 @@ type Handler = (segments: string[], req: IncomingMessage, res: ServerResponse) =
 
 const pkg = '../../node_modules/http-cache-tests';
 const { default: suites } = (await import(`${pkg}/tests/index.mjs`)) as { default: Suite[] };
+const shared = process.argv.includes('--shared');
+if (shared) suites.push(((await import(`${pkg}/tests/surrogate-control.mjs`)) as { default: Suite }).default);
 const { runTests, getResults } = (await import(`${pkg}/client/runner.mjs`)) as {
   runTests(
     tests: Suite[],
@@ -60,7 +66,24 @@ const DELIBERATE: [string, string][] = [
     'the 304 carries another strong ETag: RFC 9111 §4.3.4 says it updates no stored response, so the request is re-issued without validators (the suite expects the stored ETag to be kept)',
   ],
 ];
-const deliberate = (id: string) => DELIBERATE.find(([prefix]) => id.startsWith(prefix))?.[1];
+/** Required tests the shared cache (`createProxy`) fails on purpose, and why: the client's, and these. */
+const DELIBERATE_SHARED: [string, string][] = [
+  ...DELIBERATE,
+  [
+    'headers-store-Set-Cookie',
+    "a shared cache stores a response that sets a cookie only when it says `public` or `s-maxage`: a cookie usually opens one user's session, and RFC 9111 leaves it to the cache (Varnish and nginx refuse such responses too)",
+  ],
+  [
+    '304-etag-update-response-Set-Cookie',
+    'the first response sets a cookie with only max-age, so it is not stored (see headers-store-Set-Cookie) and the origin, expecting a revalidation, answers 999',
+  ],
+  [
+    'surrogate-',
+    'Surrogate-Control (a W3C Note, not RFC 9111) is not implemented: Cache-Control alone decides',
+  ],
+];
+const deliberate = (id: string) =>
+  (shared ? DELIBERATE_SHARED : DELIBERATE).find(([prefix]) => id.startsWith(prefix))?.[1];
 
 const args = process.argv.slice(2);
 const onlyId = args.includes('--id') ? args[args.indexOf('--id') + 1] : undefined;
@@ -82,15 +105,30 @@ const server = createServer((req, res) => {
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-const all = suites.flatMap((s) => s.tests).filter((t) => !t.browser_skip);
+const all = suites.flatMap((s) => s.tests).filter((t) => (shared ? !t.browser_only : !t.browser_skip));
 const selected = onlyId
   ? suites.map((s) => ({ ...s, tests: s.tests.filter((t) => t.id === onlyId) })).filter((s) => s.tests.length)
   : suites;
 if (onlyId) for (const s of selected) for (const t of s.tests) (t as { dump?: boolean }).dump = true;
 
-const cachedFetch = createFetch();
-await runTests(selected, cachedFetch, true, base);
-const results = getResults();
+/** node-fetch 2, the suite's own dependency (named through a variable: it ships no types). */
+const NODE_FETCH = 'node-fetch';
+let results: Record<string, Result>;
+if (shared) {
+  // The suite's own CLI fetches with node-fetch: unlike fetch(), it adds no Cache-Control to conditional requests.
+  const { default: nodeFetch } = (await import(NODE_FETCH)) as { default: unknown };
+  const proxy = createProxy({ upstream: base });
+  const front = createServer(proxy);
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  await runTests(selected, nodeFetch, false, `http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+  results = getResults();
+  front.close();
+  front.closeAllConnections();
+  await proxy.close();
+} else {
+  await runTests(selected, createFetch(), true, base);
+  results = getResults();
+}
 server.close();
 server.closeAllConnections();
 
@@ -116,7 +154,9 @@ if (asJson) {
   const ok = ran.filter((t) => passed(t.id)).length;
   const requiredOk = required.filter((t) => passed(t.id)).length;
   // Scores as "x of y": a CI reading "N passed, N failed" lines must not mistake the suite's score for ours.
-  log(`\nhttp-cache-tests: ${ok} of ${ran.length} pass`);
+  log(
+    `\nhttp-cache-tests (${shared ? 'shared cache: createProxy' : 'browser mode: createFetch'}): ${ok} of ${ran.length} pass`,
+  );
   log(`required: ${requiredOk} of ${required.length} pass`);
   for (const kind of ['optimal', 'check'] as const) {
     const group = ran.filter((t) => t.kind === kind);

@@ -99,6 +99,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       bytes -= slot.bytes;
       if (key === newest) newest = undefined;
     },
+    async deletePrefix(prefix) {
+      let removed = 0;
+      for (const [key, slot] of slots) {
+        if (!key.startsWith(prefix)) continue;
+        slots.delete(key);
+        bytes -= slot.bytes;
+        if (key === newest) newest = undefined;
+        removed++;
+      }
+      return removed;
+    },
     async lease(key, ttlMs) {
       const t = now();
       const until = leases.get(key);

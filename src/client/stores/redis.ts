@@ -113,6 +113,21 @@ class RedisStore implements CacheStore {
     });
   }
 
+  deletePrefix(prefix: string): Promise<number> {
+    return this.#call('deletePrefix', async (redis) => {
+      // SCAN with a glob: the prefix's own glob characters are escaped.
+      const match = `${this.#entryKey(prefix.replace(/[*?[\]\\]/g, '\\$&'))}*`;
+      let removed = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        if (keys.length) removed += await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      return removed;
+    });
+  }
+
   lease(key: string, ttlMs: number): Promise<boolean> {
     return this.#call('lease', async (redis) => {
       const token = crypto.randomUUID();

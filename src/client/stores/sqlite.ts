@@ -57,6 +57,8 @@ interface Statements {
   insert: StatementSync;
   deleteVariant: StatementSync;
   deleteKey: StatementSync;
+  countPrefix: StatementSync;
+  deletePrefix: StatementSync;
   touch: StatementSync;
   usage: StatementSync;
   evict: StatementSync;
@@ -160,6 +162,14 @@ class SqliteStore implements CacheStore {
     this.#pending.delete(key);
     this.#touched.delete(key);
     sql.deleteKey.run(key);
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const sql = this.#open();
+    this.#runBatch(); // queued writes first, so that they are purged too
+    const { n } = sql.countPrefix.get(prefix) as { n: number };
+    sql.deletePrefix.run(prefix);
+    return Number(n);
   }
 
   async lease(key: string, ttlMs: number): Promise<boolean> {
@@ -327,6 +337,10 @@ function prepare(db: DatabaseSync): Statements {
     ),
     deleteVariant: db.prepare('DELETE FROM entries WHERE key = ? AND variant = ?'),
     deleteKey: db.prepare('DELETE FROM entries WHERE key = ?'),
+    countPrefix: db.prepare(
+      'SELECT COUNT(DISTINCT key) AS n FROM entries WHERE substr(key, 1, length(?1)) = ?1',
+    ),
+    deletePrefix: db.prepare('DELETE FROM entries WHERE substr(key, 1, length(?1)) = ?1'),
     touch: db.prepare('UPDATE entries SET atime = ? WHERE key = ?'),
     usage: db.prepare('SELECT bytes FROM usage WHERE id = 0'),
     // Keep the most recently used rows whose sizes add up to at most maxBytes; delete the rest.

@@ -198,6 +198,19 @@ export function runStoreSuite(name: string, makeStore: MakeStore, options: Store
       assertSameEntry((await store.get(key))[0], again);
     });
 
+    test('deletePrefix (where a store has it) removes the keys under the prefix and nothing else', async () => {
+      const { store, key: base } = await fresh();
+      if (!store.deletePrefix) return;
+      const keys = [`${base}/p/1`, `${base}/p/2`, `${base}/p*/3`, `${base}/q/1`];
+      for (const key of keys) await store.put(sampleEntry({ key }));
+      await store.put(sampleEntry({ key: keys[0], variant: 'b' }));
+      assert.equal(await store.deletePrefix(`${base}/p/`), 2);
+      assert.deepEqual(await store.get(keys[0]!), []);
+      assert.equal((await store.get(keys[2]!)).length, 1);
+      assert.equal((await store.get(keys[3]!)).length, 1);
+      assert.equal(await store.deletePrefix(`${base}/p*`), 1);
+    });
+
     test('delete right after a put that was not awaited wins', async () => {
       const { store, key } = await fresh();
       const written = store.put(sampleEntry({ key }));

@@ -1,0 +1,82 @@
+/**
+ * Replies that are not a stored response: an upstream response relayed, the proxy's own errors (502, 504, 400,
+ * …) as problem+json, and the Cache-Status member (RFC 9211) every one of them carries.
+ */
+import type { Readable } from 'node:stream';
+import { type CacheStatusEntry, formatCacheStatus } from '../core/index.ts';
+import type { Reply } from './context.ts';
+import { flatten } from './headers.ts';
+import { drain } from './upstream.ts';
+
+/** The name of this cache in Cache-Status (RFC 9211 §2). */
+export const CACHE_NAME = 'etagkit';
+
+/** Our Cache-Status member, after the upstream's own members (the cache nearest the client comes last, §2). */
+export function cacheStatus(member: Omit<CacheStatusEntry, 'cache'>, upstream?: string): string {
+  // A plain hit is most responses: its member without building an entry object.
+  const plainHit =
+    member.hit && member.detail === undefined && member.fwd === undefined && member.ttl !== undefined;
+  const ours = plainHit
+    ? `${CACHE_NAME}; hit; ttl=${Math.trunc(member.ttl!)}`
+    : formatCacheStatus({ cache: CACHE_NAME, ...member });
+  return upstream ? `${upstream}, ${ours}` : ours;
+}
+
+const NULL_BODY_STATUSES = new Set([204, 304]);
+
+/** Whether a response with `status` to `method` has content (RFC 9110 §6.4.1, §9.3.2). */
+export function hasContent(method: string, status: number): boolean {
+  return method !== 'HEAD' && !NULL_BODY_STATUSES.has(status);
+}
+
+/**
+ * An upstream response passed on: its end-to-end header lines with Cache-Status appended (an upstream
+ * Cache-Status line is kept and ours follows it), and its content.
+ */
+export function relay(
+  method: string,
+  status: number,
+  lines: readonly (readonly [string, string])[],
+  member: Omit<CacheStatusEntry, 'cache'>,
+  body: Readable | Uint8Array | null,
+): Reply {
+  const upstreamStatus = lines.filter(([n]) => n === 'cache-status').map(([, v]) => v);
+  const head = flatten(lines, SKIP_ON_RELAY);
+  head.push('cache-status', cacheStatus(member, upstreamStatus.join(', ') || undefined));
+  if (!hasContent(method, status) && body && !(body instanceof Uint8Array)) drain(body);
+  return { status, head, body: hasContent(method, status) ? body : null };
+}
+
+const SKIP_ON_RELAY = new Set(['cache-status']);
+
+const encoder = new TextEncoder();
+
+/**
+ * The proxy's own error (RFC 9457 problem+json): what went wrong and what to do, never cached downstream.
+ *
+ * @example
+ * problemReply(504, 'Gateway Timeout', 'the upstream did not answer within 30 s', { detail: 'upstream-timeout' });
+ */
+export function problemReply(
+  status: number,
+  title: string,
+  detail: string,
+  member: Omit<CacheStatusEntry, 'cache'>,
+  method = 'GET',
+): Reply {
+  const data = encoder.encode(JSON.stringify({ type: 'about:blank', title, status, detail }));
+  return {
+    status,
+    head: [
+      'content-type',
+      'application/problem+json',
+      'content-length',
+      String(data.byteLength),
+      'cache-control',
+      'no-store',
+      'cache-status',
+      cacheStatus(member),
+    ],
+    body: method === 'HEAD' ? null : data,
+  };
+}
