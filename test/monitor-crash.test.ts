@@ -65,12 +65,15 @@ test('kill -9 mid-pass, restart: every due time recorded exactly once, snapshots
     else origin.set(path, { body: `steady ${i}`.repeat(20), etag: `"s${i}"`, delayMs: 20 });
   }
   const received: { key: string; url: string; dueAt: number }[] = [];
+  // Until the first process is killed the receiver never answers, so notifications are surely pending at the
+  // crash; afterwards it answers slowly, so that deliveries overlap the restarted pass.
+  let holding = true;
   const hook = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
+      if (holding) return;
       const event = JSON.parse(body);
-      // Slow, so that deliveries are pending or in flight when the process is killed.
       setTimeout(() => {
         received.push({ key: String(req.headers['idempotency-key']), url: event.url, dueAt: event.dueAt });
         res.writeHead(204).end();
@@ -103,6 +106,7 @@ test('kill -9 mid-pass, restart: every due time recorded exactly once, snapshots
   const killedAt = Date.now();
   first.child.kill('SIGKILL');
   await once(first.child, 'exit');
+  holding = false;
 
   const { DatabaseSync } = await import('node:sqlite');
   const reader = new DatabaseSync(db, { readOnly: true });
