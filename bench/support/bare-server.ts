@@ -6,12 +6,13 @@
  * - `1k`: status 200, 1024 bytes, with the headers a static file server sends at the least (Content-Type,
  *   Content-Length, ETag, Last-Modified), all computed once.
  *
- * `node bench/support/bare-server.ts <304|1k> <port>` runs one; `startBareServer` spawns one for a benchmark.
+ * `node bench/support/bare-server.ts <304|1k>` runs one; `startBareServer` spawns one for a benchmark.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type RequestListener } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePort, startServer } from './load.ts';
+import { listenOnFreePort } from './listen.ts';
+import { startListening } from './load.ts';
 
 const ETAG = '"bare-1k"';
 const BODY = Buffer.alloc(1024, 'a');
@@ -40,24 +41,17 @@ export const BARE: Record<string, { describe: string; listener: RequestListener 
 
 export type BareKind = keyof typeof BARE;
 
-/** Starts a bare server of `kind` in its own process; resolves once it answers. */
+/** Starts a bare server of `kind` in its own process; resolves once it listens. */
 export async function startBareServer(kind: BareKind): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
-  const child = await startServer(
-    process.execPath,
-    [fileURLToPath(import.meta.url), kind, String(port)],
-    url,
-  );
-  return { child, url };
+  const { child, base } = await startListening(process.execPath, [fileURLToPath(import.meta.url), kind]);
+  return { child, url: `${base}/` };
 }
 
 if (import.meta.main) {
-  const [kind, port] = process.argv.slice(2);
-  const bare = BARE[kind!];
-  if (!bare || !port) {
-    console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}> <port>`);
+  const bare = BARE[process.argv[2]!];
+  if (!bare) {
+    console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}>`);
     process.exit(2);
   }
-  createServer(bare.listener).listen(Number(port), '127.0.0.1');
+  await listenOnFreePort(createServer(bare.listener));
 }

@@ -51,11 +51,14 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): Spread 
   return spread(a.map((x, i) => x / b[i]!));
 }
 
-/** A `Ratio` for `bench/run.ts` from a spread, with the bound `--check` holds it to. */
+/**
+ * A `Ratio` for `bench/run.ts` from a spread, with the bound `--check` holds it to; none when the spread is
+ * missing (server CPU where there is no /proc), so that callers can write `ratios.push(...named(…))`.
+ */
 export function named(
   name: string,
-  { median, low, high }: Spread,
+  s: Spread | undefined,
   bound: { atLeast: number } | { atMost: number } | Record<string, never> = {},
-): Ratio {
-  return { name, median, low, high, ...bound };
+): Ratio[] {
+  return s ? [{ name, median: s.median, low: s.low, high: s.high, ...bound }] : [];
 }
