@@ -24,6 +24,8 @@ import { named } from './support/rounds.ts';
 
 const SERVERS_FILE = fileURLToPath(new URL('middleware/servers.ts', import.meta.url));
 
+const FETCH_LABEL = 'Fetch API: etagkit/server `conditional()` (peer: Hono + hono/etag)';
+
 const FRAMEWORKS: [label: string, name: string][] = [
   ['Express 5 (default etag + `fresh`)', 'express'],
   ['Fastify 5 + @fastify/etag', 'fastify'],
@@ -79,7 +81,13 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
 
   // ---- 304 ----
   const m304 = await measureServers(
-    [...fws.flatMap((fw) => [fw, `${fw}-hand`, `etagkit-${fw}`]), 'node-hand', 'etagkit-node', 'bare-304'],
+    [
+      ...fws.flatMap((fw) => [fw, `${fw}-hand`, `etagkit-${fw}`]),
+      'etagkit-fetch',
+      'node-hand',
+      'etagkit-node',
+      'bare-304',
+    ],
     true,
     s,
     'middleware 304',
@@ -112,6 +120,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     ],
     [
       ...FRAMEWORKS.map(([label, fw]) => row304(label, fw, `${fw}-hand`, `etagkit-${fw}`)),
+      row304(FETCH_LABEL, 'hono', 'hono-hand', 'etagkit-fetch'),
       row304('node:http (no plugin)', undefined, 'node-hand', 'etagkit-node'),
     ],
   );
@@ -130,6 +139,13 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         median(m304.rps(`etagkit-${fw}`)),
         times(m304.rpsRatio(`etagkit-${fw}`, fw)),
       ]),
+      [
+        FETCH_LABEL,
+        median(m304.rps('hono')),
+        median(m304.rps('hono-hand')),
+        median(m304.rps('etagkit-fetch')),
+        times(m304.rpsRatio('etagkit-fetch', 'hono')),
+      ],
       ['node:http', '—', median(m304.rps('node-hand')), median(m304.rps('etagkit-node')), '—'],
       ['bare constant 304 (ceiling)', '—', '—', median(m304.rps('bare-304')), '—'],
     ],
@@ -164,13 +180,27 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
 
   // ---- 200 ----
   const m200 = await measureServers(
-    [...fws.flatMap((fw) => [fw, `etagkit-${fw}-hashed`]), 'node-none', 'etagkit-node-hashed'],
+    [
+      ...fws.flatMap((fw) => [fw, `etagkit-${fw}-hashed`]),
+      'etagkit-fetch-hashed',
+      'node-none',
+      'etagkit-node-hashed',
+    ],
     false,
     s,
     'middleware 200',
   );
   console.log('\n### 200 path (no precondition; etagkit hashes the body, like the plugins)\n');
   console.log(`${m200.bottleneck()}.\n`);
+  const row200 = (label: string, plugin: string, ours: string) => [
+    label,
+    median(m200.cpu(plugin)),
+    median(m200.cpu(ours)),
+    times(m200.cpuRatio(ours, plugin)),
+    median(m200.rps(plugin)),
+    median(m200.rps(ours)),
+    times(m200.rpsRatio(ours, plugin)),
+  ];
   table(
     [
       'framework',
@@ -182,18 +212,8 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
       'etagkit ÷ plugin, req/s',
     ],
     [
-      ...FRAMEWORKS.map(([label, fw]) => {
-        const ours = `etagkit-${fw}-hashed`;
-        return [
-          label,
-          median(m200.cpu(fw)),
-          median(m200.cpu(ours)),
-          times(m200.cpuRatio(ours, fw)),
-          median(m200.rps(fw)),
-          median(m200.rps(ours)),
-          times(m200.rpsRatio(ours, fw)),
-        ];
-      }),
+      ...FRAMEWORKS.map(([label, fw]) => row200(label, fw, `etagkit-${fw}-hashed`)),
+      row200(FETCH_LABEL, 'hono', 'etagkit-fetch-hashed'),
       [
         'node:http (no validator ÷ etagkit)',
         median(m200.cpu('node-none')),
@@ -204,6 +224,15 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         times(m200.rpsRatio('etagkit-node-hashed', 'node-none')),
       ],
     ],
+  );
+  ratios.push(
+    ...named(
+      'middleware 200 fetch: conditional() hashing CPU/request ÷ Hono + hono/etag',
+      m200.cpuRatio('etagkit-fetch-hashed', 'hono'),
+      {
+        atMost: 1.6,
+      },
+    ),
   );
   for (const fw of fws)
     ratios.push(

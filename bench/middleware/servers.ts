@@ -10,7 +10,9 @@
  * - `<fw>-hand`: a hand-written version check before rendering (`res.set('ETag')` + `req.fresh` in Express,
  *   `ctx.fresh` in Koa, jshttp's `fresh` in Fastify, Hono and node:http), as a careful developer would write;
  * - `etagkit-<fw>`: etagkit's adapter with `validate: () => ({ etag: etagFromVersion(version) })`;
- * - `etagkit-<fw>-hashed`: etagkit's adapter without `validate`, hashing the body.
+ * - `etagkit-<fw>-hashed`: etagkit's adapter without `validate`, hashing the body;
+ * - `etagkit-fetch` and `etagkit-fetch-hashed`: the same two with etagkit/server's Fetch-API `conditional()`
+ *   around `() => Response.json(users)`, on @hono/node-server (its peer is Hono + hono/etag).
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -159,10 +161,20 @@ async function node(name: string): Promise<Listen> {
   throw new Error(`unknown server "${name}"`);
 }
 
+/** The Fetch-API `conditional()` of etagkit/server, served by @hono/node-server as Hono's own apps are. */
+async function fetchApi(kind: 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+  const { conditional } = await import('../../src/server/index.ts');
+  const { getRequestListener } = await import('@hono/node-server');
+  const handler = () => Response.json(USERS);
+  return listenNode(getRequestListener(conditional(handler, kind === 'etagkit' ? { validate } : {})));
+}
+
 const FRAMEWORKS = { express, fastify, hono, koa };
 
 /** Builds the server called `name` (see the file's comment for the names). */
 export function make(name: string): Promise<Listen> {
+  if (name === 'etagkit-fetch') return fetchApi('etagkit');
+  if (name === 'etagkit-fetch-hashed') return fetchApi('etagkit-hashed');
   const match = /^(etagkit-)?(express|fastify|hono|koa)(-hand|-hashed)?$/.exec(name);
   if (!match) return node(name);
   const [, ours, framework, suffix] = match;
