@@ -17,25 +17,19 @@ import { startListening } from './load.ts';
 const ETAG = '"bare-1k"';
 const BODY = Buffer.alloc(1024, 'a');
 
-export const BARE: Record<string, { describe: string; listener: RequestListener }> = {
-  '304': {
-    describe: 'bare node:http, constant 304 with ETag',
-    listener: (_req, res) => {
-      res.writeHead(304, { etag: ETAG });
-      res.end();
-    },
+const BARE: Record<'304' | '1k', RequestListener> = {
+  '304': (_req, res) => {
+    res.writeHead(304, { etag: ETAG });
+    res.end();
   },
-  '1k': {
-    describe: 'bare node:http, constant 1 KB 200',
-    listener: (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': String(BODY.byteLength),
-        etag: ETAG,
-        'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT',
-      });
-      res.end(BODY);
-    },
+  '1k': (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(BODY.byteLength),
+      etag: ETAG,
+      'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT',
+    });
+    res.end(BODY);
   },
 };
 
@@ -48,10 +42,10 @@ export async function startBareServer(kind: BareKind): Promise<{ child: ChildPro
 }
 
 if (import.meta.main) {
-  const bare = BARE[process.argv[2]!];
-  if (!bare) {
+  const kind = process.argv[2] as BareKind;
+  if (!Object.hasOwn(BARE, kind)) {
     console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}>`);
     process.exit(2);
   }
-  await listenOnFreePort(createServer(bare.listener));
+  await listenOnFreePort(createServer(BARE[kind]));
 }
