@@ -170,6 +170,13 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
   }
   ratios.push(
     ...named(
+      'middleware 304 fetch: conditional() CPU/request ÷ hand-written Hono',
+      m304.cpuRatio('etagkit-fetch', 'hono-hand'),
+      {
+        atMost: 1.6,
+      },
+    ),
+    ...named(
       'middleware 304 node: etagkit/node CPU/request ÷ bare 304',
       m304.cpuRatio('etagkit-node', 'bare-304'),
       {
