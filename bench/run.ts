@@ -57,8 +57,10 @@ function parse() {
 }
 try {
   args = parse();
-} catch (error) {
-  usage((error as Error).message);
+} catch {
+  usage(
+    `unknown option in "${process.argv.slice(2).join(' ')}"; options are --quick, --check, --write, --help`,
+  );
 }
 if (args.values.help) {
   console.log(
