@@ -55,7 +55,7 @@ async function cases(): Promise<Case[]> {
   };
   return [
     [
-      `render: JSON.stringify of the 500 users (${Math.round(body.length / 1000)} KB)`,
+      `render: JSON.stringify of the 500 users (${(body.length / 1000).toFixed(1)} KB)`,
       2000,
       () => JSON.stringify(USERS),
     ],
