@@ -84,7 +84,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
       median(spread(result.get('ours')!)),
       times(ratio),
     ]);
-    ratios.push(...named(`hash ${label}: etagFromContent ÷ etag (SHA-1), MB/s`, ratio, { atLeast: floor }));
+    ratios.push(named(`hash ${label}: etagFromContent ÷ etag (SHA-1), MB/s`, ratio, { atLeast: floor }));
     const stream = result.get('stream');
     if (stream) {
       const streamRatio = pairedRatio(stream, result.get('etag')!);
@@ -94,7 +94,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         times(streamRatio),
       ];
       ratios.push(
-        ...named('hash 16 MB streamed: createContentTagger ÷ etag, MB/s', streamRatio, { atLeast: 3 }),
+        named('hash 16 MB streamed: createContentTagger ÷ etag, MB/s', streamRatio, { atLeast: 3 }),
       );
     }
   }

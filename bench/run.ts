@@ -18,7 +18,7 @@
  *   export async function run(options: BenchOptions): Promise<Ratio[]> {
  *     const s = settings(options);                        // rounds, seconds, warm-up, connections
  *     …console.log() its tables…
- *     return [...named('proxy hit ÷ origin, req/s', spread, { atLeast: 1.5 })];
+ *     return [named('proxy hit ÷ origin, req/s', spread, { atLeast: 1.5 })];
  *   }
  *
  * - Run lengths come from `settings(options)` (support/bench.ts), so `--quick` shortens every benchmark alike.

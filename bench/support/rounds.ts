@@ -51,14 +51,11 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): Spread 
   return spread(a.map((x, i) => x / b[i]!));
 }
 
-/**
- * A `Ratio` for `bench/run.ts` from a spread, with the bound `--check` holds it to; none when the spread is
- * missing (server CPU where there is no /proc), so that callers can write `ratios.push(...named(…))`.
- */
+/** A `Ratio` for `bench/run.ts` from a spread, with the bound `--check` holds it to. */
 export function named(
   name: string,
-  s: Spread | undefined,
+  { median, low, high }: Spread,
   bound: { atLeast: number } | { atMost: number } | Record<string, never> = {},
-): Ratio[] {
-  return s ? [{ name, median: s.median, low: s.low, high: s.high, ...bound }] : [];
+): Ratio {
+  return { name, median, low, high, ...bound };
 }
