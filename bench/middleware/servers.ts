@@ -38,6 +38,8 @@ export const USERS = Array.from({ length: 500 }, (_, i) => ({
 }));
 
 type Listen = () => Promise<void>;
+/** How a framework's server gets its validators (see the list at the top). */
+type Kind = 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed';
 
 function nodeJson(_req: http.IncomingMessage, res: http.ServerResponse): void {
   res.setHeader('content-type', 'application/json');
@@ -53,7 +55,7 @@ function listenNode(handler: http.RequestListener): Listen {
   return () => listenOnFreePort(http.createServer(handler));
 }
 
-async function express(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+async function express(kind: Kind): Promise<Listen> {
   const { default: express } = await import('express');
   const { conditional } = await import('../../src/adapters/express.ts');
   const app = express(); // default settings: weak ETag of the body (SHA-1) + `fresh`
@@ -70,7 +72,7 @@ async function express(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): 
   return listenNode(app);
 }
 
-async function fastify(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+async function fastify(kind: Kind): Promise<Listen> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
   if (kind === 'plugin') await app.register((await import('@fastify/etag')).default);
@@ -88,7 +90,7 @@ async function fastify(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): 
   return async () => console.log(`listening on ${await app.listen({ port: 0, host: '127.0.0.1' })}`);
 }
 
-async function hono(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+async function hono(kind: Kind): Promise<Listen> {
   const { Hono } = await import('hono');
   const { getRequestListener } = await import('@hono/node-server');
   const app = new Hono();
@@ -107,7 +109,7 @@ async function hono(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): Pro
   return listenNode(getRequestListener(app.fetch));
 }
 
-async function koa(kind: 'plugin' | 'hand' | 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+async function koa(kind: Kind): Promise<Listen> {
   const { default: Koa } = await import('koa');
   const app = new Koa();
   if (kind === 'plugin') {
@@ -162,7 +164,7 @@ async function node(name: string): Promise<Listen> {
 }
 
 /** The Fetch-API `conditional()` of etagkit/server, served by @hono/node-server as Hono's own apps are. */
-async function fetchApi(kind: 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
+async function fetchApi(kind: Extract<Kind, 'etagkit' | 'etagkit-hashed'>): Promise<Listen> {
   const { conditional } = await import('../../src/server/index.ts');
   const { getRequestListener } = await import('@hono/node-server');
   const handler = () => Response.json(USERS);
@@ -170,6 +172,12 @@ async function fetchApi(kind: 'etagkit' | 'etagkit-hashed'): Promise<Listen> {
 }
 
 const FRAMEWORKS = { express, fastify, hono, koa };
+const KINDS: Record<string, Kind> = {
+  '': 'plugin',
+  '-hand': 'hand',
+  'etagkit-': 'etagkit',
+  'etagkit--hashed': 'etagkit-hashed',
+};
 
 /** Builds the server called `name` (see the file's comment for the names). */
 export function make(name: string): Promise<Listen> {
@@ -177,15 +185,9 @@ export function make(name: string): Promise<Listen> {
   if (name === 'etagkit-fetch-hashed') return fetchApi('etagkit-hashed');
   const match = /^(etagkit-)?(express|fastify|hono|koa)(-hand|-hashed)?$/.exec(name);
   if (!match) return node(name);
-  const [, ours, framework, suffix] = match;
-  const kind = ours
-    ? suffix === '-hashed'
-      ? 'etagkit-hashed'
-      : 'etagkit'
-    : suffix === '-hand'
-      ? 'hand'
-      : 'plugin';
-  if (ours && suffix === '-hand') throw new Error(`unknown server "${name}"`);
+  const [, ours = '', framework, suffix = ''] = match;
+  const kind = KINDS[ours + suffix];
+  if (!kind) throw new Error(`unknown server "${name}"`);
   return FRAMEWORKS[framework as keyof typeof FRAMEWORKS](kind);
 }
 
