@@ -6,58 +6,46 @@
  * - `1k`: status 200, 1024 bytes, with the headers a static file server sends at the least (Content-Type,
  *   Content-Length, ETag, Last-Modified), all computed once.
  *
- * `node bench/support/bare-server.ts <304|1k> <port>` runs one; `startBareServer` spawns one for a benchmark.
+ * `node bench/support/bare-server.ts <304|1k>` runs one; `startBareServer` spawns one for a benchmark.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type RequestListener } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePort, startServer } from './load.ts';
+import { listenOnFreePort } from './listen.ts';
+import { startListening } from './load.ts';
 
 const ETAG = '"bare-1k"';
 const BODY = Buffer.alloc(1024, 'a');
 
-export const BARE: Record<string, { describe: string; listener: RequestListener }> = {
-  '304': {
-    describe: 'bare node:http, constant 304 with ETag',
-    listener: (_req, res) => {
-      res.writeHead(304, { etag: ETAG });
-      res.end();
-    },
+const BARE: Record<'304' | '1k', RequestListener> = {
+  '304': (_req, res) => {
+    res.writeHead(304, { etag: ETAG });
+    res.end();
   },
-  '1k': {
-    describe: 'bare node:http, constant 1 KB 200',
-    listener: (_req, res) => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': String(BODY.byteLength),
-        etag: ETAG,
-        'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT',
-      });
-      res.end(BODY);
-    },
+  '1k': (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(BODY.byteLength),
+      etag: ETAG,
+      'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT',
+    });
+    res.end(BODY);
   },
 };
 
 export type BareKind = keyof typeof BARE;
 
-/** Starts a bare server of `kind` in its own process; resolves once it answers. */
+/** Starts a bare server of `kind` in its own process; resolves once it listens. */
 export async function startBareServer(kind: BareKind): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
-  const child = await startServer(
-    process.execPath,
-    [fileURLToPath(import.meta.url), kind, String(port)],
-    url,
-  );
-  return { child, url };
+  const { child, base } = await startListening(process.execPath, [fileURLToPath(import.meta.url), kind]);
+  return { child, url: `${base}/` };
 }
 
 if (import.meta.main) {
-  const [kind, port] = process.argv.slice(2);
-  const bare = BARE[kind!];
-  if (!bare || !port) {
-    console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}> <port>`);
+  const kind = process.argv[2] as BareKind;
+  if (!Object.hasOwn(BARE, kind)) {
+    console.error(`usage: node bench/support/bare-server.ts <${Object.keys(BARE).join('|')}>`);
     process.exit(2);
   }
-  createServer(bare.listener).listen(Number(port), '127.0.0.1');
+  await listenOnFreePort(createServer(BARE[kind]));
 }

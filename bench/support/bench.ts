@@ -39,7 +39,7 @@ export interface Settings {
 }
 
 /**
- * Run lengths shared by all HTTP benchmarks. Full runs: 5 rounds × 2 s after 1 s of warm-up; quick runs: 3 × 1 s
+ * Run lengths shared by all HTTP benchmarks. Full runs: 5 rounds × 1.5 s after 1 s of warm-up; quick runs: 3 × 1 s
  * after 0.5 s. `BENCH_ROUNDS` and `BENCH_SECONDS` override rounds and seconds (for exploring, not for RESULTS.md).
  */
 export function settings({ quick }: BenchOptions): Settings {
@@ -49,7 +49,7 @@ export function settings({ quick }: BenchOptions): Settings {
   };
   return {
     rounds: fromEnv('BENCH_ROUNDS') ?? (quick ? 3 : 5),
-    seconds: fromEnv('BENCH_SECONDS') ?? (quick ? 1 : 2),
+    seconds: fromEnv('BENCH_SECONDS') ?? (quick ? 1 : 1.5),
     warmupSeconds: quick ? 0.5 : 1,
     connections: 16,
   };

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { cpuTimeMicros } from './cpu.ts';
 
@@ -32,6 +33,36 @@ export async function startServer(command: string, args: string[], url: string):
   }
   child.kill();
   throw new Error(`${command} ${args.join(' ')} did not start answering ${url} within 10 s`);
+}
+
+/**
+ * Spawns a server told to listen on port 0 and resolves with the base URL it prints (`listening on
+ * http://HOST:PORT`, as `etagkit serve` does), so that no two servers race for a port picked in advance.
+ */
+export function startListening(
+  command: string,
+  args: string[],
+): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('printed no `listening on` line within 30 s')), 30_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill();
+      reject(new Error(`${command} ${args.join(' ')}: ${error.message}`));
+    };
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`exited with ${code} before listening`)));
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const base = /^listening on (http:\/\/\S+?)\/?$/.exec(line)?.[1];
+      if (!base) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.off('error', fail);
+      resolve({ child, base });
+    });
+  });
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {

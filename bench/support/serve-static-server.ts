@@ -1,8 +1,10 @@
-/** Peer for `bench serve`: Express 5 + serve-static (what most Node apps use), on the port given in argv. */
+/** Peer for `bench serve`: Express 5 + serve-static (what most Node apps use), on a port of its choosing. */
+import { createServer } from 'node:http';
 import express from 'express';
 import serveStatic from 'serve-static';
+import { listenOnFreePort } from './listen.ts';
 
-const [dir, port] = process.argv.slice(2);
+const [dir] = process.argv.slice(2);
 const app = express();
 app.use(serveStatic(dir!));
-app.listen(Number(port), '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${port}`));
+await listenOnFreePort(createServer(app));
