@@ -175,7 +175,8 @@ export function decideAfter(
 }
 
 /** Whether any of the four §13.1 conditional headers is present, `HeaderSource` read in one go. */
-function isConditional(headers: HeaderSource): boolean {
+/** Whether the request carries any of the four preconditions `decide` evaluates. */
+export function isConditional(headers: HeaderSource): boolean {
   if (typeof headers.get === 'function') {
     return (
       getHeader(headers, 'if-none-match') !== undefined ||

@@ -2,7 +2,14 @@
  * Options shared by `conditional()` and every adapter, resolved once per route, and the step every one of them
  * runs first: call `validate`, decide, trace, describe the early answer.
  */
-import { decide, type RequirePreconditions, requiredMethods, type Validators } from './decide.ts';
+import {
+  decide,
+  isConditional,
+  isSafe,
+  type RequirePreconditions,
+  requiredMethods,
+  type Validators,
+} from './decide.ts';
 import { type EarlyResponse, earlyResponse } from './early-response.ts';
 import { type DecisionTrace, traceDecision } from './trace.ts';
 
@@ -99,17 +106,20 @@ export function beforeHandler<R>(
   return settle(options, arg, request, result);
 }
 
-/** What `validate` returned for each request that went on to its handler (see `checkedValidators`). */
+/**
+ * What `validate` returned for each write or conditional request that went on to its handler (see
+ * `checkedValidators`). Plain GETs are not recorded: a WeakMap entry per request is measurable on the 200 path.
+ */
 const checked = new WeakMap<object, Validators>();
 
 /**
- * The validators `validate` returned for this request, once `conditional()` let it through to the handler: the
- * version its preconditions held against. Make the write itself conditional on that version
+ * The validators `validate` returned for this write (any method but GET and HEAD) or conditional request, once
+ * `conditional()` let it through to the handler: the version its preconditions held against. Make the write itself conditional on that version
  * (`UPDATE … WHERE id = $1 AND updated_at = $2`), so that a change landing between the check and the write is
  * refused (0 rows: answer 412) instead of overwritten — without reading the version a second time, which could
  * see a newer one the client never had. `request` is what `validate` received: the Fetch Request, node's
  * IncomingMessage, the Express or Fastify request, the Koa or Hono context. Undefined when `validate` returned
- * nothing, or for a request `conditional()` did not see.
+ * nothing, for a GET or HEAD without preconditions, or for a request `conditional()` did not see.
  *
  * @example
  * // validate: async (req) => validatorsOf(await updatedAt(req.params.id)), with requirePreconditions
@@ -143,7 +153,12 @@ function settle<R>(
   traceDecision(options.onDecision, request, 'before-handler', decision, validators?.etag);
   if (decision.action === 'proceed') {
     if (validators === undefined) return RUN;
-    if (typeof arg === 'object' && arg !== null) checked.set(arg, validators);
+    if (
+      typeof arg === 'object' &&
+      arg !== null &&
+      (!isSafe(request.method) || isConditional(request.headers))
+    )
+      checked.set(arg, validators);
     return { kind: 'run', validators };
   }
   return { kind: 'respond', response: earlyResponse(decision, request.method, validators, options.headers) };
