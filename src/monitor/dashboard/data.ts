@@ -82,8 +82,13 @@ export interface Timeline {
 const SPARK_CHANGES = 40;
 const LATEST_CHANGES = 6;
 const DETAIL_CHECKS = 200;
-/** Check rows read per watch for the timeline (the history's default retention is 1000). */
-const TIMELINE_CHECKS = 10_000;
+/**
+ * Check rows the timeline reads in all, shared equally by the watches (at least 50 each, the newest): it costs
+ * about 1 ms per 100 rows, so a history of 100,000s of checks is summarised from its most recent part.
+ */
+const TIMELINE_ROWS = 200_000;
+/** Reads yield to the event loop this often, so a running monitor's checks are not held up. */
+const YIELD_EVERY = 25;
 const BUCKETS_MS = [10_000, 60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000, 7 * 86_400_000];
 const MAX_BUCKETS = 1500;
 
@@ -187,15 +192,18 @@ export function validatorsSeen(checks: readonly CheckRecord[]): ValidatorSeen[] 
 
 export async function readTimeline(store: HistoryStore): Promise<Timeline> {
   const watches = await store.watches();
-  const perWatch = await Promise.all(
-    watches.map((w) => store.checks(w.definition.url, { limit: TIMELINE_CHECKS })),
-  );
+  const limit = Math.max(50, Math.floor(TIMELINE_ROWS / Math.max(1, watches.length)));
+  const perWatch: CheckRecord[][] = [];
+  for (const [i, w] of watches.entries()) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+    perWatch.push(await store.checks(w.definition.url, { limit }));
+  }
   return bucketChecks(perWatch);
 }
 
 /**
  * Aggregates each watch's checks (newest first, as the store returns them) into buckets aligned on a round
- * size chosen so the whole history fits in at most MAX_BUCKETS.
+ * size chosen so the history read fits in at most MAX_BUCKETS.
  *
  * What a poller without validators would have received is rebuilt check by check: a 304 would have been the
  * last full response of that URL again; any other check the same bytes this one cost (a verified 304 counts
