@@ -195,6 +195,30 @@ async function assertNoSidewaysScroll(): Promise<void> {
   assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
 }
 
+test('with a token: the page asks for it, or takes it from the address and keeps it out of it', async () => {
+  const token = 'browser-test-token-0123456789';
+  const guarded = createServer(createDashboard({ monitor, token, pollIntervalMs: 200 }).listener);
+  await new Promise<void>((resolve) => guarded.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(guarded.address() as AddressInfo).port}/`;
+  const tab = await browser.context.newPage();
+  try {
+    await tab.goto(url);
+    await tab.getByText('This dashboard needs its token').waitFor();
+    await tab.getByLabel('Token').fill(token);
+    await tab.getByRole('button', { name: 'Open' }).click();
+    await tab.locator(`tr[data-url="${shop.url('/kettle')}"]`).waitFor();
+    const fresh = await browser.context.newPage(); // a new tab: its own session storage, no token yet
+    await fresh.goto(`${url}#token=${token}`);
+    await fresh.locator(`tr[data-url="${shop.url('/kettle')}"]`).waitFor();
+    assert.equal(new URL(fresh.url()).hash, '', 'the token is taken out of the address bar');
+    await fresh.close();
+  } finally {
+    await tab.close();
+    guarded.closeAllConnections();
+    guarded.close();
+  }
+});
+
 /** The statuses of the next `count` responses of an API path, in order. */
 function apiResponses(page: Page, path: string, count: number): Promise<number[]> {
   return new Promise((resolve) => {

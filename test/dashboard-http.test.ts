@@ -117,7 +117,9 @@ describe('the API answers conditional requests from the history’s change count
     const version = await call(base, `/api/diff?url=${encodeURIComponent(origin.url('/page'))}&from=9&to=2`);
     assert.equal(version.status, 404);
     assert.match(JSON.parse(version.body).detail, /no version 9/);
-    assert.equal((await call(base, '/api/overview', { method: 'PUT' })).status, 405);
+    const put = await call(base, '/api/overview', { method: 'PUT' });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.allow, 'GET, HEAD');
     assert.equal((await call(base, '/nothing')).status, 404);
     const write = (body: string, type = 'application/json') =>
       call(base, '/api/watches', {

@@ -7,18 +7,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ConditionalOptions, conditional, type NodeHandler } from '../../adapters/node.ts';
-import { parseDurationMs } from '../../core/duration.ts';
 import { etagFromVersion } from '../../core/validators.ts';
-import { WatchDefinitionError } from '../definition.ts';
 import { diffVersions } from '../diff.ts';
-import { HistoryError, type HistoryStore } from '../history/store.ts';
+import type { HistoryStore } from '../history/store.ts';
 import { hostMetrics } from '../metrics.ts';
 import type { Monitor } from '../monitor.ts';
-import { Access, type Denial } from './access.ts';
+import { Access } from './access.ts';
 import { loadAssets } from './assets.ts';
 import { readOverview, readTimeline, readWatch, type Timeline } from './data.ts';
+import { BadRequest, fail, queryOf, required, send, sendProblem } from './http.ts';
 import { PreviewCache } from './previews.ts';
 import { formatPrometheus, PROMETHEUS_TYPE } from './prometheus.ts';
+import { write } from './writes.ts';
 
 export interface DashboardOptions {
   /** A running monitor: the page can then add, pause, resume, re-time and remove its watches. */
@@ -37,15 +37,11 @@ export interface Dashboard {
   readOnly: boolean;
 }
 
-/** Largest request body accepted (a watch definition). */
-const MAX_BODY = 16 * 1024;
 /** The timeline reads every check of every watch: recomputed at most this often while the history moves. */
 const TIMELINE_MIN_AGE_MS = 10_000;
-const COMMON_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
+/** The page and its scripts hold no data: they load without the token, and the page asks for it on a 401. */
+const PUBLIC = new Set(['/', '/assets/app.js', '/assets/app.css']);
+const WRITES = new Set(['POST', 'PATCH', 'DELETE']);
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -132,18 +128,15 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
-    const guard = (denied: Denial | undefined) => {
-      if (denied) sendProblem(res, denied.status, denied.title, denied.detail);
-      return denied !== undefined;
-    };
-    if (method === 'GET' || method === 'HEAD') {
-      const handler = reads[path];
-      // The page itself carries no data: it loads without the token and asks for it when the API says 401.
-      if (handler && (path === '/' || path.startsWith('/assets/') || !guard(access.check(req))))
-        return void Promise.resolve(handler(req, res)).catch((error) => fail(res, error));
-      if (handler) return;
-    } else if (path === '/api/watches' && ['POST', 'PATCH', 'DELETE'].includes(method)) {
-      if (guard(access.checkWrite(req))) return;
+    const read = reads[path];
+    if (read && (method === 'GET' || method === 'HEAD')) {
+      const denied = PUBLIC.has(path) ? undefined : access.check(req);
+      if (denied) return sendProblem(res, denied.status, denied.title, denied.detail);
+      return void Promise.resolve(read(req, res)).catch((error) => fail(res, error));
+    }
+    if (path === '/api/watches' && WRITES.has(method)) {
+      const denied = access.checkWrite(req);
+      if (denied) return sendProblem(res, denied.status, denied.title, denied.detail);
       if (!monitor)
         return sendProblem(
           res,
@@ -155,39 +148,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         .then(() => timeline.forget())
         .catch((error) => fail(res, error));
     }
-    if (reads[path] || path === '/api/watches')
-      return sendProblem(res, 405, 'Method not allowed', `${method} is not allowed on ${path}`);
+    if (read || path === '/api/watches')
+      // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+      return sendProblem(res, 405, 'Method not allowed', `${method} is not allowed on ${path}`, {
+        allow: read ? 'GET, HEAD' : [...WRITES].join(', '),
+      });
     sendProblem(res, 404, 'Not found', `nothing at ${path}`);
   };
   return { listener, readOnly: !monitor };
-}
-
-/** POST adds a watch, PATCH pauses, resumes or re-times it, DELETE removes it (with its history). */
-async function write(monitor: Monitor, method: string, req: IncomingMessage, res: ServerResponse) {
-  const url = method === 'POST' ? undefined : required(queryOf(req), 'url');
-  const body = method === 'DELETE' ? {} : await readJson(req);
-  if (method === 'DELETE') {
-    if (!(await monitor.remove(url!))) return sendProblem(res, 404, 'Not found', `${url} is not watched`);
-    res.writeHead(204, COMMON_HEADERS).end();
-    return;
-  }
-  if (method === 'POST') {
-    const interval = body.interval === undefined ? undefined : duration(body.interval);
-    const watch = await monitor.add({ url: stringField(body, 'url'), intervalMs: interval });
-    return send(res, 201, 'application/json', JSON.stringify({ url: watch.definition.url }));
-  }
-  const watch = (await monitor.list()).find((w) => w.definition.url === url);
-  if (!watch) return sendProblem(res, 404, 'Not found', `${url} is not watched`);
-  if (body.interval !== undefined) {
-    const intervalMs = duration(body.interval);
-    // The adaptive bounds follow the new interval; `add` keeps the history and would resume: pause again.
-    const { minIntervalMs: _, maxIntervalMs: __, ...definition } = watch.definition;
-    await monitor.add({ ...definition, intervalMs });
-    if (watch.paused && body.paused !== false) await monitor.pause(watch.definition.url);
-  }
-  if (body.paused === true) await monitor.pause(watch.definition.url);
-  if (body.paused === false) await monitor.resume(watch.definition.url);
-  res.writeHead(204, COMMON_HEADERS).end();
 }
 
 /**
@@ -204,35 +172,6 @@ async function diffValidators(store: HistoryStore, query: URLSearchParams) {
   return a && b ? { etag: etagFromVersion(`${a.digest} ${a.time} ${b.digest} ${b.time}`) } : undefined;
 }
 
-/** A user's mistake in a request: 400 with what was wrong. */
-class BadRequest extends Error {}
-
-/** Errors as problems; `historyStatus` is what a HistoryError means here (a missing version, or a store down). */
-function fail(res: ServerResponse, error: unknown, historyStatus = 503): void {
-  if (res.headersSent) res.destroy();
-  else if (error instanceof BadRequest || error instanceof WatchDefinitionError)
-    sendProblem(res, 400, 'Bad request', error.message);
-  else if (error instanceof HistoryError)
-    sendProblem(
-      res,
-      historyStatus,
-      historyStatus === 404 ? 'Not in the history' : 'History unavailable',
-      error.message,
-    );
-  else sendProblem(res, 500, 'Internal error', (error as Error).message ?? String(error));
-}
-
-function queryOf(req: IncomingMessage): URLSearchParams {
-  const q = (req.url ?? '').indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1));
-}
-
-function required(query: URLSearchParams, name: string): string {
-  const value = query.get(name);
-  if (!value) throw new BadRequest(`the ${name} query parameter is required`);
-  return value;
-}
-
 function version(query: URLSearchParams, name: string): number | undefined {
   const value = query.get(name);
   if (value === null) return undefined;
@@ -241,75 +180,8 @@ function version(query: URLSearchParams, name: string): number | undefined {
   return Number(value);
 }
 
-function duration(value: unknown): number {
-  const ms = typeof value === 'string' ? parseDurationMs(value.trim()) : undefined;
-  if (ms === undefined)
-    throw new BadRequest(`interval must be a duration such as 30s, 5m or 2h, not ${JSON.stringify(value)}`);
-  return ms;
-}
-
-function stringField(body: Record<string, unknown>, name: string): string {
-  const value = body[name];
-  if (typeof value !== 'string' || value === '') throw new BadRequest(`${name} is required (a string)`);
-  return value;
-}
-
-/** A JSON object body of at most MAX_BODY bytes, sent as application/json (so no HTML form can send it). */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new BadRequest('send the body as application/json');
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY) throw new BadRequest(`the body is over ${MAX_BODY} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY) throw new BadRequest(`the body is over ${MAX_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw new BadRequest(`the body is not JSON: ${(error as Error).message}`);
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new BadRequest('the body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
 async function withHosts(store: HistoryStore) {
   return (await store.watches()).map((w) => ({ ...w, host: new URL(w.definition.url).host }));
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  body: string | Buffer,
-  extra: Record<string, string> = {},
-): void {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, {
-    ...COMMON_HEADERS,
-    'content-type': type,
-    'content-length': String(bytes.byteLength),
-    ...extra,
-  });
-  res.end(res.req.method === 'HEAD' ? undefined : bytes);
-}
-
-/** An RFC 9457 problem; the page shows `detail`. */
-function sendProblem(res: ServerResponse, status: number, title: string, detail: string): void {
-  send(
-    res,
-    status,
-    'application/problem+json',
-    JSON.stringify({ type: 'about:blank', title, status, detail }),
-    {
-      'cache-control': 'no-store',
-    },
-  );
 }
 
 /**
