@@ -1,4 +1,5 @@
 /** What changed between two versions of a watch: pickers, unified or side-by-side text, JSON changes by path. */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { SnapshotDiff } from '../../diff.ts';
 import type { VersionRef } from '../../history/store.ts';
@@ -35,40 +36,25 @@ export function DiffSection({
     );
   const to = picked.to ?? versions[0]!.version;
   const from = picked.from ?? versions.find((v) => v.version < to)?.version ?? versions.at(-1)!.version;
-  const label = (v: VersionRef) => `Version ${v.version} · ${relativeTime(Date.parse(v.time), now)}`;
   return (
     <section aria-labelledby="diff-title">
       <div class="section-head">
         <h2 id="diff-title">What changed</h2>
         <div class="diff-controls">
-          <label>
-            From{' '}
-            <select
-              value={from}
-              onChange={(e) => setPicked({ from: Number(e.currentTarget.value), to })}
-              aria-label="From version"
-            >
-              {versions.map((v) => (
-                <option key={v.version} value={v.version}>
-                  {label(v)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            to{' '}
-            <select
-              value={to}
-              onChange={(e) => setPicked({ from, to: Number(e.currentTarget.value) })}
-              aria-label="To version"
-            >
-              {versions.map((v) => (
-                <option key={v.version} value={v.version}>
-                  {label(v)}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect
+            name="From"
+            value={from}
+            versions={versions}
+            now={now}
+            onPick={(v) => setPicked({ from: v, to })}
+          />
+          <VersionSelect
+            name="to"
+            value={to}
+            versions={versions}
+            now={now}
+            onPick={(v) => setPicked({ from, to: v })}
+          />
           <fieldset class="segmented" aria-label="Layout">
             <button type="button" aria-pressed={layout === 'unified'} onClick={() => setLayout('unified')}>
               Unified
@@ -81,6 +67,37 @@ export function DiffSection({
       </div>
       <DiffBody url={url} from={from} to={to} layout={layout} onUnauthorized={onUnauthorized} />
     </section>
+  );
+}
+
+function VersionSelect({
+  name,
+  value,
+  versions,
+  now,
+  onPick,
+}: {
+  name: string;
+  value: number;
+  versions: VersionRef[];
+  now: number;
+  onPick: (version: number) => void;
+}) {
+  return (
+    <label>
+      {name}{' '}
+      <select
+        value={value}
+        onChange={(e) => onPick(Number(e.currentTarget.value))}
+        aria-label={`${name} version`}
+      >
+        {versions.map((v) => (
+          <option key={v.version} value={v.version}>
+            Version {v.version} · {relativeTime(Date.parse(v.time), now)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -162,76 +179,73 @@ function JsonChanges({ changes }: { changes: NonNullable<SnapshotDiff['changes']
 
 const SIGN = { removed: '−', added: '+', context: ' ', hunk: '' } as const;
 
+/** Unified: old and new line numbers, a sign, the line. Side by side: number and line, twice. */
+function DiffTable({ layout, children }: { layout: 'unified' | 'split'; children: ComponentChildren }) {
+  return (
+    <table class={`diff ${layout}`}>
+      <colgroup>
+        <col class="ln" />
+        {layout === 'unified' ? <col class="ln" /> : <col />}
+        <col class={layout === 'unified' ? 'sign' : 'ln'} />
+        <col />
+      </colgroup>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
 function Unified({ patch, all }: { patch: string; all: boolean }) {
   const rows = unifiedRows(patch);
   return (
-    <table class="diff unified">
-      <colgroup>
-        <col class="ln" />
-        <col class="ln" />
-        <col class="sign" />
-        <col />
-      </colgroup>
-      <tbody>
-        {(all ? rows : rows.slice(0, ROWS_SHOWN)).map((r, i) =>
-          r.kind === 'hunk' ? (
-            <tr key={i} class="hunk">
-              <td colSpan={4}>{r.text}</td>
-            </tr>
-          ) : (
-            <tr key={i} class={r.kind}>
-              <td class="ln">{r.oldLine ?? ''}</td>
-              <td class="ln">{r.newLine ?? ''}</td>
-              <td class="sign" aria-hidden="true">
-                {SIGN[r.kind]}
-              </td>
-              <td class="code">
-                {r.kind === 'removed' ? (
-                  <del>{r.text}</del>
-                ) : r.kind === 'added' ? (
-                  <ins>{r.text}</ins>
-                ) : (
-                  r.text
-                )}
-              </td>
-            </tr>
-          ),
-        )}
-      </tbody>
-    </table>
+    <DiffTable layout="unified">
+      {(all ? rows : rows.slice(0, ROWS_SHOWN)).map((r, i) =>
+        r.kind === 'hunk' ? (
+          <Hunk key={i} text={r.text} />
+        ) : (
+          <tr key={i} class={r.kind}>
+            <td class="ln">{r.oldLine ?? ''}</td>
+            <td class="ln">{r.newLine ?? ''}</td>
+            <td class="sign" aria-hidden="true">
+              {SIGN[r.kind]}
+            </td>
+            <td class="code">
+              {r.kind === 'removed' ? <del>{r.text}</del> : r.kind === 'added' ? <ins>{r.text}</ins> : r.text}
+            </td>
+          </tr>
+        ),
+      )}
+    </DiffTable>
   );
 }
 
 function Split({ patch, all }: { patch: string; all: boolean }) {
   const rows = sideBySideRows(patch);
   return (
-    <table class="diff split">
-      <colgroup>
-        <col class="ln" />
-        <col />
-        <col class="ln" />
-        <col />
-      </colgroup>
-      <tbody>
-        {(all ? rows : rows.slice(0, ROWS_SHOWN)).map((r, i) =>
-          r.kind === 'hunk' ? (
-            <tr key={i} class="hunk">
-              <td colSpan={4}>{r.text}</td>
-            </tr>
-          ) : (
-            <tr key={i}>
-              <td class="ln">{r.left?.line ?? ''}</td>
-              <td class={`code ${r.left?.removed ? 'removed' : r.left ? 'context' : 'blank'}`}>
-                {r.left?.removed ? <del>{r.left.text}</del> : r.left?.text}
-              </td>
-              <td class="ln">{r.right?.line ?? ''}</td>
-              <td class={`code ${r.right?.added ? 'added' : r.right ? 'context' : 'blank'}`}>
-                {r.right?.added ? <ins>{r.right.text}</ins> : r.right?.text}
-              </td>
-            </tr>
-          ),
-        )}
-      </tbody>
-    </table>
+    <DiffTable layout="split">
+      {(all ? rows : rows.slice(0, ROWS_SHOWN)).map((r, i) =>
+        r.kind === 'hunk' ? (
+          <Hunk key={i} text={r.text!} />
+        ) : (
+          <tr key={i}>
+            <td class="ln">{r.left?.line ?? ''}</td>
+            <td class={`code ${r.left?.removed ? 'removed' : r.left ? 'context' : 'blank'}`}>
+              {r.left?.removed ? <del>{r.left.text}</del> : r.left?.text}
+            </td>
+            <td class="ln">{r.right?.line ?? ''}</td>
+            <td class={`code ${r.right?.added ? 'added' : r.right ? 'context' : 'blank'}`}>
+              {r.right?.added ? <ins>{r.right.text}</ins> : r.right?.text}
+            </td>
+          </tr>
+        ),
+      )}
+    </DiffTable>
+  );
+}
+
+function Hunk({ text }: { text: string }) {
+  return (
+    <tr class="hunk">
+      <td colSpan={4}>{text}</td>
+    </tr>
   );
 }
