@@ -62,6 +62,20 @@ try {
 }
 assert.equal(originRequests, 3, 'one full response per store; the revalidations were 304s');
 
+// The dashboard's bundled page ships in dist/ and is served without any build step.
+const { createDashboard, sqliteHistory } = await import('etagkit/monitor');
+const history = await sqliteHistory(':memory:');
+const dashboard = createServer(createDashboard({ store: history }).listener);
+await new Promise((resolve) => dashboard.listen(0, '127.0.0.1', resolve));
+try {
+  const base = `http://127.0.0.1:${dashboard.address().port}`;
+  for (const path of ['/', '/assets/app.js', '/assets/app.css', '/api/overview'])
+    assert.equal((await fetch(`${base}${path}`)).status, 200, `dashboard ${path}`);
+} finally {
+  dashboard.close();
+  await history.close();
+}
+
 const cli = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../dist/cli/bin.js');
 assert.equal(execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim(), pkg.version);
 console.log(`published-smoke: ok on node ${process.versions.node}`);

@@ -9,8 +9,10 @@ import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
+import { serveHistory, settleUi, startUi, UI_OPTIONS, UI_USAGE } from './watch-ui.ts';
 
 const USAGE = `usage: etagkit watch <urls-file> [options]
+       etagkit watch --ui PORT [--db PATH]   (the dashboard over a history, read-only)
        etagkit watch history <url> [--db PATH] [--limit 50] [--json]
        etagkit watch diff <url> [FROM [TO]] [--db PATH] [--json]
        etagkit watch stats [--db PATH] [--json]
@@ -39,7 +41,8 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --exec CMD                run CMD for every change, alert and recovery, the event as JSON on stdin (repeatable)
   --alert-after N           consecutive failures that raise an alert (default 3)
   --keep-checks N           checks kept per URL (default 1000)
-  --keep-days N             days of checks kept (default 90)`;
+  --keep-days N             days of checks kept (default 90)
+${UI_USAGE}`;
 
 const OPTIONS = {
   db: { type: 'string', default: DEFAULT_DB },
@@ -62,6 +65,7 @@ const OPTIONS = {
   'alert-after': { type: 'string', default: '3' },
   'keep-checks': { type: 'string', default: '1000' },
   'keep-days': { type: 'string', default: '90' },
+  ...UI_OPTIONS,
 } as const;
 
 /** How long `--once` waits for pending notifications before it exits (they stay in the outbox for next time). */
@@ -81,7 +85,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { file, once, json, monitorOptions } = settings;
+  const { file, once, json, monitorOptions, ui } = settings;
+  if (file === undefined) return serveHistory(ui!, monitorOptions.db);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -123,10 +128,17 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (once) return await runOnce(monitor, parsed.watches.length, json);
     console.error(`watching ${parsed.watches.length} URLs; history in ${monitorOptions.db}`);
     await monitor.start();
+    const dashboard = ui && (await startUi(ui, { monitor }));
+    if (dashboard && 'error' in dashboard) {
+      console.error(`etagkit watch: ${dashboard.error}`);
+      return 1;
+    }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    dashboard?.server.close();
+    dashboard?.server.closeAllConnections();
     return 0;
   } catch (error) {
     if (!(error instanceof HistoryError)) throw error;
@@ -209,10 +221,13 @@ class Progress {
 function settle(argv: string[]) {
   const { values, positionals } = parseOptions(argv, OPTIONS);
   if (values.help) return 'help' as const;
-  if (positionals.length !== 1)
+  const ui = settleUi(values);
+  if (positionals.length > 1 || (positionals.length === 0 && !ui))
     throw new UsageError(
       positionals.length === 0 ? 'which URL file? expected one' : 'expected exactly one URL file',
     );
+  if (ui && values.once)
+    throw new UsageError('--ui serves the dashboard while watching; it cannot go with --once');
   if (values.db.startsWith('postgres://') || values.db.startsWith('postgresql://'))
     throw new UsageError(
       'a PostgreSQL history is not available in this version; give --db a SQLite file path',
@@ -234,7 +249,8 @@ function settle(argv: string[]) {
     }
   }
   return {
-    file: positionals[0]!,
+    file: positionals[0],
+    ui,
     once: values.once,
     json: values.json,
     monitorOptions: {

@@ -4,7 +4,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import microdiff from 'microdiff';
-import type { Snapshot, VersionRef } from './history/store.ts';
+import { HistoryError, type HistoryStore, type Snapshot, type VersionRef } from './history/store.ts';
 
 /** One difference between two JSON documents, at a JSON Pointer (RFC 6901) path. */
 export interface JsonChange {
@@ -23,6 +23,33 @@ export interface SnapshotDiff {
   patch: string;
   /** For JSON content: what changed, path by path. */
   changes?: JsonChange[];
+}
+
+/**
+ * The difference between two versions of a watch's content in a history (default: the one before the current,
+ * and the current). Throws HistoryError naming what is missing.
+ */
+export async function diffVersions(
+  store: HistoryStore,
+  url: string,
+  from?: number,
+  to?: number,
+): Promise<SnapshotDiff> {
+  const versions = await store.versions(url);
+  if (versions.length === 0) throw new HistoryError(`no history for ${url}`);
+  const find = (n: number) => {
+    const ref = versions.find((v) => v.version === n);
+    if (!ref)
+      throw new HistoryError(
+        `${url} has no version ${n} in the history (kept: ${versions.map((v) => v.version).join(', ')})`,
+      );
+    return ref;
+  };
+  const newer = to === undefined ? versions[0]! : find(to);
+  const older = from === undefined ? (versions.find((v) => v.version < newer.version) ?? newer) : find(from);
+  const [a, b] = await Promise.all([store.snapshot(older.digest), store.snapshot(newer.digest)]);
+  if (!a || !b) throw new HistoryError(`a snapshot of ${url} is missing from the history`);
+  return diffSnapshots(url, older, a, newer, b);
 }
 
 /** Longest a text diff may compute before it is given up (pathological inputs make Myers' diff slow). */

@@ -10,6 +10,7 @@ export {
   performCheck,
   runCheck,
 } from './check.ts';
+export { createDashboard, type Dashboard, type DashboardOptions } from './dashboard/server.ts';
 export { defineWatch, type WatchDefaults, WatchDefinitionError, type WatchInput } from './definition.ts';
 export { type JsonChange, jsonDiff, type SnapshotDiff, textDiff } from './diff.ts';
 export { classify, type Extracted, extract } from './extract.ts';

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Agent } from 'undici';
 import { type CheckEnvironment, type CheckSettings, DEFAULT_CHECK_SETTINGS, runCheck } from './check.ts';
 import { DEFAULT_WATCH, defineWatch, type WatchDefaults, type WatchInput } from './definition.ts';
-import { diffSnapshots, type SnapshotDiff } from './diff.ts';
+import { diffVersions, type SnapshotDiff } from './diff.ts';
 import { createDispatcher } from './fetcher.ts';
 import { sqliteHistory } from './history/sqlite.ts';
 import { HistoryError, type HistoryStore, initialState, type RetentionPolicy } from './history/store.ts';
@@ -286,23 +286,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
    * The difference between two versions of a watch's content (default: the one before the current, and the
    * current). Throws HistoryError naming what is missing.
    */
-  async diff(url: string, from?: number, to?: number): Promise<SnapshotDiff> {
-    const versions = await this.store.versions(url);
-    if (versions.length === 0) throw new HistoryError(`no history for ${url}`);
-    const find = (n: number) => {
-      const ref = versions.find((v) => v.version === n);
-      if (!ref)
-        throw new HistoryError(
-          `${url} has no version ${n} in the history (kept: ${versions.map((v) => v.version).join(', ')})`,
-        );
-      return ref;
-    };
-    const newer = to === undefined ? versions[0]! : find(to);
-    const older =
-      from === undefined ? (versions.find((v) => v.version < newer.version) ?? newer) : find(from);
-    const [a, b] = await Promise.all([this.store.snapshot(older.digest), this.store.snapshot(newer.digest)]);
-    if (!a || !b) throw new HistoryError(`a snapshot of ${url} is missing from the history`);
-    return diffSnapshots(url, older, a, newer, b);
+  diff(url: string, from?: number, to?: number): Promise<SnapshotDiff> {
+    return diffVersions(this.store, url, from, to);
   }
 
   /** Applies retention now (also done at start and hourly while running). */

@@ -12,14 +12,21 @@ export interface RunningCli {
   stop(): Promise<void>;
 }
 
-/** `as` runs the CLI as another user (for permission tests; needs root). */
-export async function startCli(args: string[], as: { uid?: number; gid?: number } = {}): Promise<RunningCli> {
+/**
+ * `as` runs the CLI as another user (for permission tests; needs root); `label` is the word before ` on http://…`
+ * in the line to wait for (`dashboard` for `etagkit watch --ui`).
+ */
+export async function startCli(
+  args: string[],
+  as: { uid?: number; gid?: number } = {},
+  label = 'listening',
+): Promise<RunningCli> {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = new RegExp(`${label} on (http://\\S+)`).exec(output);
       if (m) resolve(m[1]!);
     };
     child.stdout!.on('data', onData);
