@@ -429,14 +429,39 @@ const CASE_INSENSITIVE_FIELDS = new Set(['accept', 'accept-charset', 'accept-enc
 
 /**
  * Normalises a request field value for Vary matching (§4.1 allows normalising by the field's syntax): trims, folds
- * whitespace and list separators, and lower-cases the values of the content-negotiation fields.
+ * whitespace and list separators, and lower-cases the values of the content-negotiation fields. One pass over
+ * the value: request headers are attacker-controlled, and a regex such as `[ \t]*,[ \t]*` rescans every run
+ * of whitespace from each of its positions (quadratic).
  */
 export function normalizeFieldValue(value: string, name = ''): string {
-  const folded = value
-    .trim()
-    .replace(/[ \t]*,[ \t]*/g, ', ')
-    .replace(/[ \t]+/g, ' ');
+  const folded = foldListWhitespace(value.trim());
   return CASE_INSENSITIVE_FIELDS.has(name) ? folded.toLowerCase() : folded;
+}
+
+/** `a ,\t b  c` → `a, b c`: OWS around commas becomes `, `, other runs of SP/HTAB one SP (RFC 9110 §5.6.1, §5.6.3). */
+function foldListWhitespace(value: string): string {
+  let out = '';
+  let from = 0; // start of the text not yet copied to `out`
+  let i = 0;
+  while (i < value.length) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x2c) {
+      i++;
+      continue;
+    }
+    // A run of SP / HTAB / comma: copy what precedes it, then its folded form.
+    out += value.slice(from, i);
+    // Each comma becomes `, ` and the whitespace around it goes; a run of whitespace alone becomes one SP.
+    let fold = '';
+    for (; i < value.length; i++) {
+      const d = value.charCodeAt(i);
+      if (d === 0x2c) fold += ', ';
+      else if (d !== 0x20 && d !== 0x09) break;
+    }
+    out += fold === '' ? ' ' : fold;
+    from = i;
+  }
+  return from === 0 ? value : out + value.slice(from);
 }
 
 /**
