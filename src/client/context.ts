@@ -15,6 +15,7 @@ import {
   withFetchCacheHeaders,
 } from './messages.ts';
 import {
+  credentialsPartition,
   currentAge,
   evaluateReuse,
   headerLines,
@@ -70,6 +71,18 @@ export interface CacheContext {
   readonly inflight: Map<string, Promise<StoredResponse | undefined>>;
   /** How long a foreground revalidation holds the store's lease, and how long others wait for it; 0: no lease. */
   readonly leaseMs: number;
+  /** Keys carry a digest of the request's credentials (see cacheKey). */
+  readonly partitionByCredentials: boolean;
+}
+
+/**
+ * The primary cache key of a GET of `url` (RFC 9111 §2: method and target URI). A cache partitioned by credentials
+ * appends a digest of the request's Authorization and Cookie, so that each set of credentials has a private cache
+ * of its own; a URL holds no space, so no key of one partition can be another's.
+ */
+export function cacheKey(ctx: CacheContext, url: string, headers: Headers): string {
+  const partition = ctx.partitionByCredentials ? credentialsPartition(headers) : '';
+  return partition === '' ? `GET ${url}` : `GET ${url} credentials=${partition}`;
 }
 
 /** The name of this cache in Cache-Status (RFC 9211 §2). */

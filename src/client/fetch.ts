@@ -15,6 +15,7 @@ import {
   CACHE_NAME,
   type CacheContext,
   type CacheStats,
+  cacheKey,
   currentAgeOf,
   type FetchLike,
   forward,
@@ -57,6 +58,14 @@ export interface CreateFetchOptions {
   store?: CacheStore;
   /** Apply shared-cache rules (s-maxage, `private`, Authorization; RFC 9111 §3.5). Default false. */
   shared?: boolean;
+  /**
+   * Keep the responses to requests with different credentials (`Authorization`, `Cookie`) apart: each set of
+   * credentials gets a cache of its own, keyed by a SHA-256 digest of them (never stored in clear), as if each user
+   * had their own private cache. Turn it off only when the process acts for a single user (a CLI, a desktop app).
+   * Default true for a private cache, false for a shared one (which stores authenticated responses only when
+   * they say they may be shared, RFC 9111 §3.5).
+   */
+  partitionByCredentials?: boolean;
   /** Clock in ms since the epoch. Default `Date.now`. */
   now?: () => number;
   /** Bodies larger than this stream through without being stored. Default 8 MiB. */
@@ -116,6 +125,7 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     stats,
     inflight: new Map(),
     leaseMs: leaseMs ?? (store.shared ? 5_000 : 0),
+    partitionByCredentials: options.partitionByCredentials ?? !(options.shared ?? false),
   };
   // A bad URL rejects, as fetch's does, instead of throwing. Not an async function: returning route's promise
   // from one would cost the caller extra microtask hops on every call.
@@ -135,7 +145,7 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
 async function route(ctx: CacheContext, call: Call): Promise<Response> {
   call.signal?.throwIfAborted();
   if (call.method !== 'GET' && call.method !== 'HEAD') return unsafe(ctx, call);
-  const key = `GET ${call.url}`;
+  const key = cacheKey(ctx, call.url, call.headers);
 
   // The caller's own validators go to the origin untouched and its answer (a 304 too) comes back: RFC 9111 §4.3.2
   // lets a cache answer them, but the caller asked the origin, e.g. with a validator from an earlier session.
@@ -335,9 +345,11 @@ function gatewayTimeout(call: Call): Response {
 async function unsafe(ctx: CacheContext, call: Call): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   const res = await ctx.origin(call.input, init);
-  // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not.
+  // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not. A cache
+  // partitioned by credentials invalidates the partition of the request's credentials: each one is a private
+  // cache of its own.
   for (const target of invalidationTargets(call.method, call.url, res.status, headerLines(res.headers))) {
-    const key = `GET ${target}`;
+    const key = cacheKey(ctx, target, call.headers);
     ctx.guarded.track(key, ctx.guarded.delete(key));
   }
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd: 'method', fwdStatus: res.status };

@@ -2,6 +2,7 @@
  * RFC 9111 caching policy as pure functions over header lines and an injected clock. No I/O: `fetch.ts` asks
  * these questions and acts on the answers, so every rule here is testable without a socket.
  */
+import { createHash } from 'node:crypto';
 import {
   type CacheDirectives,
   deltaSeconds,
@@ -465,8 +466,42 @@ function foldListWhitespace(value: string): string {
 }
 
 /**
- * The secondary key of a request for a response that varies on `names` (§4.1): the normalised request values,
- * and a stable string naming the variant ('' when the response does not vary).
+ * Request fields that carry credentials (RFC 9110 §11.6.2, RFC 6265 §5.4). A cache keeps a digest of them, never
+ * their values: a stored response must not become a store of passwords and session tokens.
+ */
+const CREDENTIAL_FIELDS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** A SHA-256 digest (hex, 128 bits kept) naming a set of credentials without revealing them. */
+export function credentialsDigest(values: readonly string[]): string {
+  const hash = createHash('sha256').update('etagkit credentials\n');
+  for (const value of values) hash.update(value).update('\n');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The value a request field is matched on for Vary (§4.1): normalised, and for credential fields their digest,
+ * which is what the store keeps.
+ */
+function varyValue(name: string, value: string): string {
+  const normalized = normalizeFieldValue(value, name);
+  return CREDENTIAL_FIELDS.has(name) ? `sha256:${credentialsDigest([normalized])}` : normalized;
+}
+
+/**
+ * The partition of a private cache that a request belongs to: '' without credentials, else a digest of its
+ * Authorization and Cookie. A private cache acting for many users (a server calling an API on their behalf) keys
+ * entries by it, so that one user's response never answers another's request.
+ */
+export function credentialsPartition(requestHeaders: HeaderSource): string {
+  const authorization = getHeader(requestHeaders, 'authorization');
+  const cookie = getHeader(requestHeaders, 'cookie');
+  if (authorization === undefined && cookie === undefined) return '';
+  return credentialsDigest([`authorization:${authorization ?? ''}`, `cookie:${cookie ?? ''}`]);
+}
+
+/**
+ * The secondary key of a request for a response that varies on `names` (§4.1): the normalised request values
+ * (a digest for credential fields), and a stable string naming the variant ('' when the response does not vary).
  */
 export function varyKey(
   names: readonly string[],
@@ -478,7 +513,7 @@ export function varyKey(
     const value = getHeader(requestHeaders, name);
     if (value === undefined) parts.push(name);
     else {
-      varyHeaders[name] = normalizeFieldValue(value, name);
+      varyHeaders[name] = varyValue(name, value);
       parts.push(`${name}=${encodeURIComponent(varyHeaders[name])}`);
     }
   }
@@ -495,7 +530,7 @@ export function matchesVary(
   for (const name of names) {
     const value = getHeader(requestHeaders, name);
     const storedValue = Object.hasOwn(stored.varyHeaders, name) ? stored.varyHeaders[name] : undefined;
-    if ((value === undefined ? undefined : normalizeFieldValue(value, name)) !== storedValue) return false;
+    if ((value === undefined ? undefined : varyValue(name, value)) !== storedValue) return false;
   }
   return true;
 }
