@@ -12,6 +12,7 @@ import {
   collect,
   relayResponse,
   storedResponse,
+  unexpectedNotModified,
   withFetchCacheHeaders,
 } from './messages.ts';
 import {
@@ -85,6 +86,9 @@ export function cacheKey(ctx: CacheContext, url: string, headers: Headers): stri
   return partition === '' ? `GET ${url}` : `GET ${url} credentials=${partition}`;
 }
 
+/** `stored` of a response that was not stored. */
+export const NOTHING_STORED: Promise<undefined> = Promise.resolve(undefined);
+
 /** The name of this cache in Cache-Status (RFC 9211 §2). */
 export const CACHE_NAME = 'etagkit';
 const decisions = channel('etagkit:client:decision');
@@ -145,6 +149,28 @@ export function currentAgeOf(ctx: CacheContext, entry: StoredResponse): number {
   return currentAge(entry, ctx.now());
 }
 
+/** Validators a caller may send itself: such requests go to the origin untouched and get its answer, a 304 too. */
+const CALLER_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
+
+/** Whether the caller asked a conditional question of its own (RFC 9110 §13.1). */
+export function asksConditional(headers: Headers): boolean {
+  return CALLER_CONDITIONALS.some((name) => headers.has(name));
+}
+
+/**
+ * A 304 that answered a request without validators, when no stored response can stand in for it: the caller
+ * gets 502 and a problem body instead (see unexpectedNotModified), and Cache-Status says `detail=unexpected-304`.
+ */
+export function refuseNotModified(
+  call: Call,
+  res: Response,
+  status: Omit<CacheStatusEntry, 'cache'>,
+): Response {
+  res.body?.cancel().catch(() => {});
+  const entry: CacheStatusEntry = { cache: CACHE_NAME, ...status, fwdStatus: 304, detail: 'unexpected-304' };
+  return unexpectedNotModified(call, report(call.url, 'unexpected-304', entry));
+}
+
 /** Forwards the request as it is and relays the answer; nothing is stored. */
 export async function passThrough(
   ctx: CacheContext,
@@ -153,13 +179,15 @@ export async function passThrough(
   detail: string,
 ): Promise<Response> {
   const res = await forward(ctx, call, call.headers);
+  if (res.status === 304 && !asksConditional(call.headers)) return refuseNotModified(call, res, { fwd });
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status, detail };
   return relayResponse(call, res, report(call.url, detail, status), res.body);
 }
 
 /**
- * Handles a full response from the origin: relays it, and when storable (RFC 9111 §3) tees the body so that a copy
- * is stored once, and only if, it arrives completely. Resolves `stored` with the entry, or undefined.
+ * Handles a full response from the origin to a request without validators: relays it, and when storable
+ * (RFC 9111 §3) tees the body so that a copy is stored once, and only if, it arrives completely. Resolves `stored`
+ * with the entry, or undefined. A 304 here answered no question: the caller gets 502 (refuseNotModified).
  */
 export function admit(
   ctx: CacheContext,
@@ -170,6 +198,7 @@ export function admit(
   status: CacheStatusEntry,
   decision: string,
 ): { response: Response; stored: Promise<StoredResponse | undefined> } {
+  if (res.status === 304) return { response: refuseNotModified(call, res, status), stored: NOTHING_STORED };
   const responseTime = ctx.now();
   const lines = headerLines(res.headers);
   const storable =
@@ -179,7 +208,7 @@ export function admit(
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (!storable || declared > ctx.maxEntryBytes) {
     const cacheStatus = report(call.url, decision, status);
-    return { response: relayResponse(call, res, cacheStatus, res.body), stored: Promise.resolve(undefined) };
+    return { response: relayResponse(call, res, cacheStatus, res.body), stored: NOTHING_STORED };
   }
   const headers = storableHeaders(lines);
   const names = varyFieldNames(headers);

@@ -12,6 +12,7 @@ import {
 } from '../core/index.ts';
 import {
   admit,
+  asksConditional,
   CACHE_NAME,
   type CacheContext,
   type CacheStats,
@@ -22,6 +23,7 @@ import {
   fromStore,
   mayShare,
   passThrough,
+  refuseNotModified,
   report,
   reportStoreError,
 } from './context.ts';
@@ -85,9 +87,6 @@ export interface CachingFetch {
   stats(): CacheStats;
 }
 
-/** Validators the caller sent itself: such requests go to the origin untouched and get its answer. */
-const CALLER_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
-
 /**
  * Creates a caching `fetch`. Private cache by default; `shared: true` applies the shared-cache rules.
  *
@@ -149,8 +148,7 @@ async function route(ctx: CacheContext, call: Call): Promise<Response> {
 
   // The caller's own validators go to the origin untouched and its answer (a 304 too) comes back: RFC 9111 §4.3.2
   // lets a cache answer them, but the caller asked the origin, e.g. with a validator from an earlier session.
-  if (CALLER_CONDITIONALS.some((h) => call.headers.has(h)))
-    return passThrough(ctx, call, 'request', 'caller-conditional');
+  if (asksConditional(call.headers)) return passThrough(ctx, call, 'request', 'caller-conditional');
   // Fetch's `reload` and `no-store`: no stored response is used nor validated; `reload` stores the answer.
   if (call.mode === 'no-store' || call.mode === 'reload') {
     if (call.method === 'HEAD') return passThrough(ctx, call, 'request', call.mode);
@@ -321,6 +319,7 @@ async function rangeRequest(
 async function headForStale(ctx: CacheContext, call: Call, entry: StoredResponse): Promise<Response> {
   const requestTime = ctx.now();
   const res = await forward(ctx, call, call.headers);
+  if (res.status === 304) return refuseNotModified(call, res, { fwd: 'stale' });
   const lines = headerLines(res.headers);
   const hasValidator =
     fieldValue(entry.headers, 'etag') !== undefined ||
@@ -345,6 +344,8 @@ function gatewayTimeout(call: Call): Response {
 async function unsafe(ctx: CacheContext, call: Call): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   const res = await ctx.origin(call.input, init);
+  if (res.status === 304 && !asksConditional(call.headers))
+    return refuseNotModified(call, res, { fwd: 'method' });
   // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not. A cache
   // partitioned by credentials invalidates the partition of the request's credentials: each one is a private
   // cache of its own.

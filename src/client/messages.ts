@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { type ByteRange, formatContentRange } from '../core/index.ts';
+import { problem } from '../server/problem.ts';
 import { fieldValue } from './policy.ts';
 import type { StoredResponse } from './store.ts';
 
@@ -87,6 +88,25 @@ export function relayResponse(
     statusText: res.statusText,
     headers,
   });
+}
+
+/**
+ * The answer to a caller when the origin sent 304 Not Modified to a request that asked no conditional question,
+ * and no stored response matches it: 502 Bad Gateway with a problem body (RFC 9457). A 304 means "use the copy
+ * you have" (RFC 9110 §15.4.5); a caller who has none must never be handed one.
+ */
+export function unexpectedNotModified(call: Call, cacheStatus: string): Response {
+  const plan = problem(
+    502,
+    'Bad Gateway',
+    `${call.method} ${call.url}: the origin answered 304 Not Modified to a request that carried no validators, ` +
+      'and no stored response matches it, so there is no content to give. A 304 only answers a conditional ' +
+      'request (RFC 9110 §15.4.5): look at the origin, or at a cache in front of it.',
+  );
+  const headers = new Headers(plan.headers);
+  headers.set('cache-status', cacheStatus);
+  const body = call.method === 'HEAD' ? null : (plan.body.data as Uint8Array<ArrayBuffer>);
+  return responseFor(call.url, body, { status: 502, headers });
 }
 
 /** Parsed URLs of the most recent few hundred hrefs: a client tends to ask for the same URLs again and again. */

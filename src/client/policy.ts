@@ -366,6 +366,17 @@ export function notModifiedMatches(stored: HeaderLines, notModified: HeaderLines
 }
 
 /**
+ * Whether a 304 that answered a request *without* validators identifies `stored` (§4.3.4): by its validators as
+ * in notModifiedMatches; without any, only a stored response that has none either (the third rule of §4.3.4).
+ */
+export function unconditionalNotModifiedMatches(stored: HeaderLines, notModified: HeaderLines): boolean {
+  const hasValidator =
+    fieldValue(notModified, 'etag') !== undefined || fieldValue(notModified, 'last-modified') !== undefined;
+  if (!hasValidator) return revalidationHeaders({ headers: stored }) === undefined;
+  return notModifiedMatches(stored, notModified);
+}
+
+/**
  * Freshens stored header lines with those of a 304 (§3.2, §4.3.4): every field in the 304 replaces the stored
  * field of that name, except fields never stored (§3.1) and those describing the stored body (Content-Length
  * and friends).

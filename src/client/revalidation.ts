@@ -14,6 +14,8 @@ import {
   forward,
   fromStore,
   mayShare,
+  NOTHING_STORED,
+  refuseNotModified,
   report,
 } from './context.ts';
 import { abortable, type Call } from './messages.ts';
@@ -26,6 +28,7 @@ import {
   notModifiedMatches,
   type ReuseDecision,
   revalidationHeaders,
+  unconditionalNotModifiedMatches,
 } from './policy.ts';
 import type { StoredResponse } from './store.ts';
 
@@ -37,8 +40,6 @@ export interface Revalidated {
   response: Response;
   stored: Promise<StoredResponse | undefined>;
 }
-
-const NOTHING_STORED = Promise.resolve(undefined);
 
 /**
  * Revalidates `entry` with the origin (§4.3): conditional request, then 304 → stored body with merged headers,
@@ -59,8 +60,11 @@ export async function revalidate(
     // Nothing to validate with: a plain request, whose response replaces the entry.
     const outcome = await forwardOrStale(ctx, call, call.headers, entry, decision);
     if (outcome instanceof Response) return { response: outcome, stored: NOTHING_STORED };
-    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: outcome.res.status };
-    return admit(ctx, call, outcome.res, key, requestTime, status, 'replaced');
+    const { res } = outcome;
+    // §4.3.4, third rule: a 304 without validators selects the one stored response that has none either.
+    if (res.status === 304) return unaskedNotModified(ctx, call, entry, res, requestTime, fwd);
+    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status };
+    return admit(ctx, call, res, key, requestTime, status, 'replaced');
   }
   ctx.stats.revalidations++;
   const headers = new Headers(call.headers);
@@ -73,18 +77,12 @@ export async function revalidate(
     return admit(ctx, call, res, key, requestTime, status, 'replaced');
   }
   const lines = headerLines(res.headers);
-  if (notModifiedMatches(entry.headers, lines)) {
-    ctx.stats.notModified++;
-    ctx.stats.bytesSavedBy304 += entry.body.byteLength;
-    const { updated, stored } = freshen(ctx, call, entry, lines, requestTime);
-    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: 304 };
-    const cacheStatus = report(call.url, 'revalidated', status);
-    return { response: fromStore(ctx, call, updated, currentAgeOf(ctx, updated), cacheStatus), stored };
-  }
+  if (notModifiedMatches(entry.headers, lines)) return notModified(ctx, call, entry, lines, requestTime, fwd);
   // §4.3.4: the 304 names no stored response; ask again without validators.
   await res.body?.cancel();
   const again = ctx.now();
   const full = await forward(ctx, call, call.headers);
+  if (full.status === 304) return unaskedNotModified(ctx, call, entry, full, again, fwd);
   const status: CacheStatusEntry = {
     cache: CACHE_NAME,
     fwd,
@@ -92,6 +90,43 @@ export async function revalidate(
     detail: 'unmatched-304',
   };
   return admit(ctx, call, full, key, again, status, 'unmatched-304');
+}
+
+/** A 304 that identifies `entry`: the caller gets the stored response, freshened with the 304's fields (§4.3.4). */
+function notModified(
+  ctx: CacheContext,
+  call: Call,
+  entry: StoredResponse,
+  lines: HeaderLines,
+  requestTime: number,
+  fwd: 'stale' | 'request',
+): Revalidated {
+  ctx.stats.notModified++;
+  ctx.stats.bytesSavedBy304 += entry.body.byteLength;
+  const { updated, stored } = freshen(ctx, call, entry, lines, requestTime);
+  const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: 304 };
+  const cacheStatus = report(call.url, 'revalidated', status);
+  return { response: fromStore(ctx, call, updated, currentAgeOf(ctx, updated), cacheStatus), stored };
+}
+
+/**
+ * A 304 to a request that carried no validators: it stands for `entry` when it identifies it (§4.3.4); otherwise
+ * there is no content to give, and the caller gets 502 rather than a 304 it did not ask for.
+ */
+function unaskedNotModified(
+  ctx: CacheContext,
+  call: Call,
+  entry: StoredResponse,
+  res: Response,
+  requestTime: number,
+  fwd: 'stale' | 'request',
+): Revalidated {
+  const lines = headerLines(res.headers);
+  if (unconditionalNotModifiedMatches(entry.headers, lines)) {
+    res.body?.cancel().catch(() => {});
+    return notModified(ctx, call, entry, lines, requestTime, fwd);
+  }
+  return { response: refuseNotModified(call, res, { fwd }), stored: NOTHING_STORED };
 }
 
 /**
