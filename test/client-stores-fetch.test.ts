@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createFetch } from '../src/client/fetch.ts';
@@ -91,6 +92,33 @@ describe('sqliteStore under createFetch', () => {
     assert.equal(res.body, 'fresh body of /fresh/garbage');
     assert.match(res.cacheStatus, /detail=store-(error|down)/);
     await store.close();
+  });
+
+  test('one row with unreadable metadata is a miss for its URL; the rest of the store keeps answering', async () => {
+    const path = join(dir, 'bad-row.db');
+    const store = sqliteStore(path);
+    const f = createFetch({ store });
+    await get(f, '/fresh/bad-row');
+    await get(f, '/fresh/healthy');
+    await store.close();
+    const db = new DatabaseSync(path);
+    db.exec(`UPDATE entries SET meta = 'not json' WHERE key LIKE '%/fresh/bad-row'`);
+    db.close();
+    const reopened = sqliteStore(path);
+    const g = createFetch({ store: reopened });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const bad = await get(g, '/fresh/bad-row');
+      const healthy = await get(g, '/fresh/healthy');
+      assert.equal(bad.body, 'fresh body of /fresh/bad-row');
+      outcomes.push(
+        `${/; hit/.test(bad.cacheStatus) ? 'hit' : 'miss'}/${/; hit/.test(healthy.cacheStatus) ? 'hit' : 'miss'}`,
+      );
+    }
+    // The bad row is a miss once, then the response stored in its place hits; the healthy key always hits.
+    assert.deepEqual(outcomes, ['miss/hit', ...Array(9).fill('hit/hit')]);
+    assert.equal(g.stats().storeErrors, 0, 'an unreadable row is not a store failure');
+    await reopened.close();
   });
 });
 

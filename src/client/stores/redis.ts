@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { CacheStore, StoredResponse } from '../store.ts';
+import { metaOf, parseMeta } from './meta.ts';
 
 export interface RedisStoreOptions {
   /** Prefix of every Redis key the store uses. Default `etagkit:`. */
@@ -85,14 +86,18 @@ class RedisStore implements CacheStore {
 
   get(key: string): Promise<StoredResponse[]> {
     return this.#call('get', async (redis) => {
-      const fields = await redis.hgetallBuffer(this.#entryKey(key));
+      const entryKey = this.#entryKey(key);
+      const fields = await redis.hgetallBuffer(entryKey);
       const found: { seq: number; entry: StoredResponse }[] = [];
+      const undecodable: string[] = [];
       for (const field in fields) {
         if (field === SEQ_FIELD) continue;
-        // A value this store did not write is a miss for that variant; the next put replaces it.
         const decoded = decodeEntry(key, fields[field]!);
         if (decoded) found.push(decoded);
+        else undecodable.push(field);
       }
+      // A value this store did not write is a miss for that variant, and goes.
+      if (undecodable.length > 0) redis.hdel(entryKey, ...undecodable).catch(() => {});
       // Newest response first; equal times in put order, latest first.
       return found
         .sort((a, b) => b.entry.responseTime - a.entry.responseTime || b.seq - a.seq)
@@ -226,23 +231,9 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The metadata stored before the body: everything of a StoredResponse but key and body. */
-type Meta = Pick<
-  StoredResponse,
-  'variant' | 'status' | 'headers' | 'varyHeaders' | 'requestTime' | 'responseTime'
->;
-
-/** Encodes an entry as `<metaLength>\n<meta JSON><body>` (the PUT script prepends `<seq>\n`). */
+/** Encodes an entry as `<metaLength>\n<meta JSON><body>` (the PUT script prepends `<seq>\n`); the JSON names the variant. */
 export function encodeEntry(entry: StoredResponse): Buffer {
-  const meta: Meta = {
-    variant: entry.variant,
-    status: entry.status,
-    headers: entry.headers,
-    varyHeaders: entry.varyHeaders,
-    requestTime: entry.requestTime,
-    responseTime: entry.responseTime,
-  };
-  const json = Buffer.from(JSON.stringify(meta));
+  const json = Buffer.from(JSON.stringify({ variant: entry.variant, ...metaOf(entry) }));
   const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
   return Buffer.concat([Buffer.from(`${json.length}\n`), json, body]);
 }
@@ -259,14 +250,11 @@ export function decodeEntry(key: string, value: Buffer): { seq: number; entry: S
   if (seq === undefined || metaLength === undefined) return undefined;
   const metaEnd = lengthEnd + 1 + metaLength;
   if (metaEnd > value.length) return undefined;
-  let meta: Meta;
-  try {
-    meta = JSON.parse(value.toString('utf8', lengthEnd + 1, metaEnd)) as Meta;
-  } catch {
-    return undefined;
-  }
-  if (!isMeta(meta)) return undefined;
-  return { seq, entry: { key, ...meta, body: value.subarray(metaEnd) } };
+  const meta = parseMeta(value.toString('utf8', lengthEnd + 1, metaEnd));
+  if (meta === undefined || typeof meta.variant !== 'string') return undefined;
+  const { variant, status, headers, varyHeaders, requestTime, responseTime } = meta;
+  const body = value.subarray(metaEnd);
+  return { seq, entry: { key, variant, status, headers, varyHeaders, body, requestTime, responseTime } };
 }
 
 /** A non-negative decimal in value[start, end), or undefined. */
@@ -279,18 +267,4 @@ function decimal(value: Buffer, start: number, end: number): number | undefined 
     n = n * 10 + d;
   }
   return n;
-}
-
-function isMeta(meta: unknown): meta is Meta {
-  if (typeof meta !== 'object' || meta === null) return false;
-  const m = meta as Record<string, unknown>;
-  return (
-    typeof m.variant === 'string' &&
-    typeof m.status === 'number' &&
-    Array.isArray(m.headers) &&
-    typeof m.varyHeaders === 'object' &&
-    m.varyHeaders !== null &&
-    typeof m.requestTime === 'number' &&
-    typeof m.responseTime === 'number'
-  );
 }

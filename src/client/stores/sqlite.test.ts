@@ -115,6 +115,22 @@ describe('sqliteStore: persistence and faults', () => {
     await store.close();
   });
 
+  test('a row whose metadata is not what the store writes: a miss, the row deleted, other keys unaffected', async () => {
+    const path = newPath();
+    const store = sqliteStore(path);
+    await store.put(sampleEntry({ key: 'bad' }));
+    await store.put(sampleEntry({ key: 'good' }));
+    const other = new DatabaseSync(path);
+    other.exec(`UPDATE entries SET meta = '{"status": 200' WHERE key = 'bad'`);
+    assert.deepEqual(await store.get('bad'), []);
+    assert.equal((await store.get('good')).length, 1);
+    await store.put(sampleEntry({ key: 'flush' })); // the deletion goes with the next batch
+    const { n } = other.prepare(`SELECT count(*) AS n FROM entries WHERE key = 'bad'`).get() as { n: number };
+    assert.equal(n, 0, 'the unreadable row was deleted');
+    other.close();
+    await store.close();
+  });
+
   test('methods of a closed store reject', async () => {
     const store = sqliteStore(newPath());
     await store.close();

@@ -13,6 +13,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CacheStore, StoredResponse } from '../store.ts';
+import { metaOf, parseMeta } from './meta.ts';
 
 export interface SqliteStoreOptions {
   /** Upper bound on stored bytes (bodies + metadata); least-recently-used variants go first. Default 256 MiB. */
@@ -48,9 +49,6 @@ CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries
   BEGIN UPDATE usage SET bytes = bytes - OLD.size WHERE id = 0; END;
 CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
 `;
-
-/** The metadata column: everything of a StoredResponse but key, variant and body. */
-type Meta = Pick<StoredResponse, 'status' | 'headers' | 'varyHeaders' | 'requestTime' | 'responseTime'>;
 
 interface Statements {
   select: StatementSync;
@@ -131,7 +129,9 @@ class SqliteStore implements CacheStore {
     }
     for (const row of rows) {
       if (queued?.has(row.variant)) continue;
-      found.push(fromRow(key, row));
+      const entry = fromRow(key, row);
+      if (entry) found.push(entry);
+      else this.#queue(key, row.variant, null); // not written by this store: a miss, and it goes
     }
     if (rows.length > 0) this.#touch(key);
     // Newest response first; the sort is stable, so equal times stay in put order (latest first).
@@ -144,16 +144,21 @@ class SqliteStore implements CacheStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    let queued = this.#pending.get(entry.key);
+    const meta = JSON.stringify(metaOf(entry));
+    const size = entry.body.byteLength + meta.length + entry.key.length + entry.variant.length;
+    // An entry that alone exceeds maxBytes is not kept; it still replaces (removes) the older variant.
+    return this.#queue(entry.key, entry.variant, size > this.#maxBytes ? null : { entry, meta, size });
+  }
+
+  /** Queues the write of one variant (null: its removal) for the next batch. */
+  #queue(key: string, variant: string, write: Queued | null): Promise<void> {
+    let queued = this.#pending.get(key);
     if (!queued) {
       queued = new Map();
-      this.#pending.set(entry.key, queued);
+      this.#pending.set(key, queued);
     }
-    const meta = encodeMeta(entry);
-    const size = entry.body.byteLength + meta.length + entry.key.length + entry.variant.length;
-    queued.delete(entry.variant); // re-insert so that map order stays "oldest put first"
-    // An entry that alone exceeds maxBytes is not kept; it still replaces (removes) the older variant.
-    queued.set(entry.variant, size > this.#maxBytes ? null : { entry, meta, size });
+    queued.delete(variant); // re-insert so that map order stays "oldest put first"
+    queued.set(variant, write);
     return this.#schedule(true);
   }
 
@@ -365,20 +370,24 @@ function newestFirst(a: StoredResponse, b: StoredResponse): number {
   return b.responseTime - a.responseTime;
 }
 
-function encodeMeta(entry: StoredResponse): string {
-  const meta: Meta = {
-    status: entry.status,
-    headers: entry.headers,
-    varyHeaders: entry.varyHeaders,
-    requestTime: entry.requestTime,
-    responseTime: entry.responseTime,
+/** The entry in a row, or undefined when its metadata is not what this store writes. */
+function fromRow(
+  key: string,
+  row: { variant: string; meta: string; body: Uint8Array },
+): StoredResponse | undefined {
+  const meta = parseMeta(row.meta);
+  if (meta === undefined) return undefined;
+  const { status, headers, varyHeaders, requestTime, responseTime } = meta;
+  return {
+    key,
+    variant: row.variant,
+    status,
+    headers,
+    varyHeaders,
+    body: row.body,
+    requestTime,
+    responseTime,
   };
-  return JSON.stringify(meta);
-}
-
-function fromRow(key: string, row: { variant: string; meta: string; body: Uint8Array }): StoredResponse {
-  const meta = JSON.parse(row.meta) as Meta;
-  return { key, variant: row.variant, ...meta, body: row.body };
 }
 
 /** SQLite's messages ("file is not a database", "database is locked") do not name the file: add it. */
