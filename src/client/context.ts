@@ -7,6 +7,7 @@ import { channel } from 'node:diagnostics_channel';
 import { type CacheStatusEntry, type CacheStatusForward, formatCacheStatus } from '../core/index.ts';
 import type { GuardedStore } from './guarded-store.ts';
 import {
+  appendCacheStatus,
   type Call,
   carriesBody,
   collect,
@@ -223,25 +224,56 @@ export function admit(
     requestTime,
     responseTime,
   });
+  // `stored` says what is under way when the headers go out; should the body or the write fail, the response's
+  // Cache-Status is corrected (for whoever reads it after the body) and `not-stored` is published.
   const cacheStatus = report(call.url, decision, { ...status, stored: true });
+  let response: Response;
+  const write = async (entry: StoredResponse): Promise<StoredResponse> => {
+    if (await ctx.guarded.put(entry)) report(call.url, 'stored', { ...status, stored: true });
+    else notStored(call, response, res, status, 'store-error');
+    // Complete either way: requests waiting for it may share it (the store failure is the store's, not theirs).
+    return entry;
+  };
   if (res.body === null) {
-    const entry = make(new Uint8Array(0));
-    const done = ctx.guarded.put(entry).then(() => entry);
+    response = relayResponse(call, res, cacheStatus, null);
+    const done = write(make(new Uint8Array(0)));
     ctx.guarded.track(key, done);
-    return { response: relayResponse(call, res, cacheStatus, null), stored: done };
+    return { response, stored: done };
   }
   const [toCaller, toStore] = res.body.tee();
   const identity = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
   // A lookup of this key waits for the write only once the body has fully arrived, never for another request's
   // (maybe endless) download.
   let ended: () => void = () => {};
-  const stored = collect(toStore, ctx.maxEntryBytes, () => ended()).then(async (body) => {
+  const stored = collect(toStore, ctx.maxEntryBytes, () => ended()).then((body) => {
+    if (typeof body === 'string') return notStored(call, response, res, status, body);
     // Never store a truncated body: a decoded length must match a declared Content-Length.
-    if (body === undefined || (identity && Number.isFinite(declared) && body.byteLength !== declared)) return;
-    const entry = make(body);
-    await ctx.guarded.put(entry);
-    return entry;
+    if (identity && Number.isFinite(declared) && body.byteLength !== declared)
+      return notStored(call, response, res, status, 'truncated');
+    return write(make(body));
   });
   ended = () => ctx.guarded.track(key, stored);
-  return { response: relayResponse(call, res, cacheStatus, toCaller), stored };
+  response = relayResponse(call, res, cacheStatus, toCaller);
+  return { response, stored };
+}
+
+/**
+ * A response admitted for storage that was not stored after all (its body failed, grew past maxEntryBytes or fell
+ * short of its Content-Length, or the store failed): its Cache-Status loses `stored` and says why in `detail`
+ * (RFC 9211 §2.5, §2.8), and `not-stored` is published.
+ */
+function notStored(
+  call: Call,
+  response: Response,
+  res: Response,
+  status: CacheStatusEntry,
+  why: 'too-large' | 'failed' | 'truncated' | 'store-error',
+): undefined {
+  const detail = `not-stored-${why === 'failed' ? 'body-failed' : why}`;
+  const ours = report(call.url, 'not-stored', {
+    ...status,
+    detail: status.detail ? `${status.detail} ${detail}` : detail,
+  });
+  appendCacheStatus(response.headers, res.headers.get('cache-status') ?? undefined, ours);
+  return undefined;
 }

@@ -668,10 +668,11 @@ describe('createFetch: bodies and the store', () => {
       events.map((e) => [e.url, e.decision]),
       [
         [URL_A, 'uri-miss'],
+        [URL_A, 'stored'],
         [URL_A, 'hit'],
       ],
     );
-    assert.match(events[1]!.cacheStatus, /^etagkit; hit/);
+    assert.match(events[2]!.cacheStatus, /^etagkit; hit/);
   });
 });
 

@@ -35,8 +35,8 @@ export class UnusableEntry extends Error {
 export interface GuardedStore {
   /** The usable variants of `key`; rejects only with StoreUnavailable. */
   get(key: string): Promise<StoredResponse[]>;
-  /** Never rejects; skipped while the store is bypassed. */
-  put(entry: StoredResponse): Promise<void>;
+  /** Never rejects: true once written, false when the store failed or is bypassed. */
+  put(entry: StoredResponse): Promise<boolean>;
   /** Never rejects. */
   delete(key: string): Promise<void>;
   /** A lease on revalidating `key`; true when the store cannot say (revalidating twice beats never). */
@@ -112,11 +112,13 @@ export function guardStore(
       );
     },
     async put(entry) {
-      if (now() < downUntil) return;
+      if (now() < downUntil) return false;
       try {
         await store.put(entry);
+        return true;
       } catch (error) {
         failed(entry.key, 'put', error);
+        return false;
       }
     },
     async delete(key) {

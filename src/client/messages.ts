@@ -165,7 +165,8 @@ export function withFetchCacheHeaders(mode: RequestCache, headers: Headers): Hea
   return out;
 }
 
-function appendCacheStatus(headers: Headers, upstream: string | undefined, ours: string): void {
+/** Sets Cache-Status to the upstream caches' members followed by ours (RFC 9211 §2: the last is the closest). */
+export function appendCacheStatus(headers: Headers, upstream: string | undefined, ours: string): void {
   headers.set('cache-status', upstream ? `${upstream}, ${ours}` : ours);
 }
 
@@ -283,7 +284,8 @@ class StoredBodyResponse extends UrlResponse {
 }
 
 /**
- * Reads a stream to the end; undefined when it fails or exceeds `limit` bytes (then it is cancelled). `onEnd` is
+ * Reads a stream to the end: its bytes, or 'too-large' past `limit` bytes (then it is cancelled), or 'failed'
+ * when it errors (aborted, truncated, reset). `onEnd` is
  * called synchronously as soon as the end is seen. The result owns its memory: a lone chunk that is a view into
  * a larger (pooled) buffer is copied, so a stored entry never pins that buffer.
  */
@@ -291,7 +293,7 @@ export async function collect(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   onEnd: () => void = () => {},
-): Promise<Uint8Array | undefined> {
+): Promise<Uint8Array | 'too-large' | 'failed'> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -305,12 +307,12 @@ export async function collect(
       length += value.byteLength;
       if (length > limit) {
         await reader.cancel();
-        return undefined;
+        return 'too-large';
       }
       chunks.push(value);
     }
   } catch {
-    return undefined; // aborted or truncated: never stored
+    return 'failed';
   }
   const only = chunks[0];
   if (chunks.length === 1 && only && only.byteOffset === 0 && only.buffer.byteLength === only.byteLength)
