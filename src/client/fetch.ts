@@ -79,6 +79,13 @@ export interface CreateFetchOptions {
    * Default 5,000 for stores shared between processes (`store.shared`: SQLite, Redis), else 0.
    */
   revalidationLeaseMs?: number;
+  /**
+   * Hears every store failure — the request itself is answered by the origin — and every stored entry found
+   * unusable (then a miss, and deleted): `(error, { op, key })`. By default the first failure of each store is
+   * written once to stderr (a process warning, code ETAGKIT_STORE_ERROR), so that a store that never works is
+   * not silent; every failure also goes to `stats().storeErrors` and the diagnostics channel.
+   */
+  onStoreError?: (error: unknown, context: { op: string; key: string }) => void;
 }
 
 export interface CachingFetch {
@@ -117,6 +124,8 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     guarded: guardStore(store, now, (key, op, error) => {
       stats.storeErrors++;
       reportStoreError(key, op, error);
+      if (options.onStoreError) options.onStoreError(error, { op, key });
+      else warnOnce(store, op, key, error);
     }),
     policy: { shared: options.shared ?? false },
     now,
@@ -138,6 +147,21 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     return route(ctx, call);
   };
   return Object.assign(cachingFetch, { stats: () => ({ ...stats }) });
+}
+
+/** Stores whose failure has been written to stderr already. */
+const warned = new WeakSet<CacheStore>();
+
+/** The default for onStoreError: one process warning per store, naming what failed and what to do. */
+function warnOnce(store: CacheStore, op: string, key: string, error: unknown): void {
+  if (warned.has(store)) return;
+  warned.add(store);
+  const reason = error instanceof Error ? error.message : String(error);
+  process.emitWarning(
+    `etagkit: the cache store failed (${op} of ${key}): ${reason}. Requests still go to the origin, ` +
+      'uncached. This is said once per store; pass onStoreError to createFetch to handle every failure.',
+    { code: 'ETAGKIT_STORE_ERROR' },
+  );
 }
 
 /** Routes one call: pass-throughs first, then the stored response (if any) decides. */

@@ -8,7 +8,8 @@
  * - `<prefix>lease:<key>` — `SET NX PX`; released by a Lua compare-and-delete so only the holder can release.
  *
  * Redis down or slow never hangs a request: every method rejects within `timeoutMs`, and the client goes to
- * the origin instead.
+ * the origin instead. A connection the store made itself keeps the process alive only while a call is under way,
+ * so that a script ends without `close()`; it reconnects when next needed.
  */
 import { createHash } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -25,16 +26,18 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Options for the client made from a URL: fail fast instead of queueing commands while Redis is down.
+ * Options for the client made from a URL: fail fast instead of queueing commands while Redis is down, and retry a
+ * lost connection only while calls wait for it (`busy`), so that no retry timer keeps an idle process alive.
  * `disconnectTimeout` (read by ioredis's connector, missing from its types) bounds how long a socket that never
  * connected keeps the process alive after `close()`; its default is 2 s.
  */
-const CLIENT_OPTIONS = {
-  maxRetriesPerRequest: 1,
-  connectTimeout: 2000,
-  retryStrategy: (times: number) => Math.min(times * 200, 2000),
-  disconnectTimeout: 200,
-} satisfies RedisOptions & { disconnectTimeout: number };
+const clientOptions = (busy: () => boolean) =>
+  ({
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times: number) => (busy() ? Math.min(times * 200, 2000) : null),
+    disconnectTimeout: 200,
+  }) satisfies RedisOptions & { disconnectTimeout: number };
 
 const SEQ_FIELD = '#seq';
 const VARIANT_PREFIX = 'v:';
@@ -71,6 +74,9 @@ class RedisStore implements CacheStore {
   readonly #client: Promise<Redis>;
   readonly #leases = new Map<string, string>();
   readonly #sha = new Map<string, string>();
+  /** Calls under way: while there are none, a connection of our own does not keep the process alive. */
+  #busy = 0;
+  #own: Redis | undefined;
   #closed = false;
 
   constructor(target: string | Redis, options: RedisStoreOptions) {
@@ -80,7 +86,14 @@ class RedisStore implements CacheStore {
     if (!(this.#ttlMs > 0))
       throw new RangeError(`redisStore: ttlSeconds must be > 0, got ${options.ttlSeconds}`);
     this.#ownsClient = typeof target === 'string';
-    this.#client = typeof target === 'string' ? connect(target) : Promise.resolve(target);
+    this.#client =
+      typeof target === 'string'
+        ? connect(target, () => this.#busy > 0).then((redis) => {
+            this.#own = redis;
+            redis.on('connect', () => this.#holdOpen()); // each new socket starts referenced
+            return redis;
+          })
+        : Promise.resolve(target);
     this.#client.catch(() => {}); // reported by each method instead
   }
 
@@ -173,13 +186,30 @@ class RedisStore implements CacheStore {
   /** Runs one store operation with the client, bounded by timeoutMs. */
   async #call<T>(op: string, run: (redis: Redis) => Promise<T>): Promise<T> {
     if (this.#closed) throw new Error(`redisStore: ${op} on a closed store`);
-    const work = this.#client.then(run);
+    this.#busy++;
+    const work = this.#client.then((redis) => {
+      // A connection of our own that was let go while idle (see clientOptions) is made again.
+      if (this.#own === redis && redis.status === 'end') redis.connect().catch(() => {});
+      this.#holdOpen();
+      return run(redis);
+    });
     try {
       return await withTimeout(work, this.#timeoutMs, `redisStore: ${op}`);
     } catch (error) {
       work.catch(() => {}); // the late outcome of a timed-out call has nobody to report to
       throw error;
+    } finally {
+      this.#busy--;
+      this.#holdOpen();
     }
+  }
+
+  /** Our own connection's socket keeps the process alive exactly while calls are under way. */
+  #holdOpen(): void {
+    const socket = this.#own?.stream;
+    if (!socket || this.#closed) return;
+    if (this.#busy > 0) socket.ref();
+    else socket.unref();
   }
 
   /**
@@ -206,7 +236,7 @@ class RedisStore implements CacheStore {
   }
 }
 
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string, busy: () => boolean): Promise<Redis> {
   let RedisClient: typeof Redis;
   try {
     ({ Redis: RedisClient } = await import('ioredis'));
@@ -218,7 +248,7 @@ async function connect(url: string): Promise<Redis> {
       },
     );
   }
-  const redis = new RedisClient(url, CLIENT_OPTIONS);
+  const redis = new RedisClient(url, clientOptions(busy));
   redis.on('error', () => {}); // connection errors surface as rejected commands; don't crash the process
   return redis;
 }

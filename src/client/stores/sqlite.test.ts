@@ -131,6 +131,27 @@ describe('sqliteStore: persistence and faults', () => {
     await store.close();
   });
 
+  test('a missing directory is created: the store caches at once', async () => {
+    const path = join(dir, 'not', 'yet', 'there', 'http.db');
+    const store = sqliteStore(path);
+    await store.put(sampleEntry({ key: 'k' }));
+    await store.close();
+    const reopened = sqliteStore(path);
+    assert.equal((await reopened.get('k')).length, 1);
+    await reopened.close();
+  });
+
+  test('a directory that cannot be created: the constructor throws, naming it and why', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    assert.throws(
+      () => sqliteStore(join(file, 'cache', 'http.db')),
+      (error: Error) =>
+        error.message.includes(`cannot create the directory ${join(file, 'cache')}`) &&
+        /EEXIST|ENOTDIR/.test(error.message),
+    );
+  });
+
   test('methods of a closed store reject', async () => {
     const store = sqliteStore(newPath());
     await store.close();

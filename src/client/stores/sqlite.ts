@@ -11,6 +11,8 @@
  * - A corrupt, locked or unwritable file never throws synchronously: every method returns a rejected promise,
  *   which the client turns into a fall-through to the origin.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CacheStore, StoredResponse } from '../store.ts';
 import { metaOf, parseMeta } from './meta.ts';
@@ -85,7 +87,8 @@ interface Batch {
 type PendingVariants = Map<string, Queued | null>;
 
 /**
- * Opens (lazily, on first use) a SQLite cache store at `path`.
+ * Opens (lazily, on first use) a SQLite cache store at `path`, creating its directory now if it is missing
+ * (throws when that is impossible, e.g. a parent is a file or not writable).
  *
  * @example
  * import { createFetch, sqliteStore } from 'etagkit/client';
@@ -116,6 +119,18 @@ class SqliteStore implements CacheStore {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 100;
     if (!(this.#maxBytes > 0))
       throw new RangeError(`sqliteStore: maxBytes must be > 0, got ${options.maxBytes}`);
+    if (path !== ':memory:' && path !== '') {
+      // SQLite creates the file but not its directory; a store that could never open would only miss.
+      const dir = dirname(path);
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw new Error(
+          `sqliteStore(${path}): cannot create the directory ${dir}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
   }
 
   async get(key: string): Promise<StoredResponse[]> {
