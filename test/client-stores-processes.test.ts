@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/client/stores/redis.ts';
 import { sqliteStore } from '../src/client/stores/sqlite.ts';
+import { REDIS_URL } from './support/redis.ts';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dir = mkdtempSync(join(tmpdir(), 'etagkit-processes-'));
 const prefix = `etagkit:test:processes:${process.pid}:${Date.now().toString(36)}:`;
 const storeModule = (name: string) =>

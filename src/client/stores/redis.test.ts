@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { REDIS_URL as URL } from '../../../test/support/redis.ts';
 import { decodeEntry, encodeEntry, redisStore } from './redis.ts';
 import { runStoreSuite, sampleEntry } from './store-suite.ts';
 
-const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runId = `etagkit:test:${process.pid}:${Date.now().toString(36)}`;
 let prefixes = 0;
 const newPrefix = () => `${runId}:${++prefixes}:`;
