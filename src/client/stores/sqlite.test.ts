@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { sqliteStore } from './sqlite.ts';
 import { runStoreSuite, sampleEntry } from './store-suite.ts';
 
@@ -149,6 +151,39 @@ describe('sqliteStore: persistence and faults', () => {
       (error: Error) =>
         error.message.includes(`cannot create the directory ${join(file, 'cache')}`) &&
         /EEXIST|ENOTDIR/.test(error.message),
+    );
+  });
+
+  // What the README says about cache files under an open store, checked in a child process each.
+  const underOpenStore = (action: string) => {
+    const store = fileURLToPath(new URL('./sqlite.ts', import.meta.url));
+    const path = newPath();
+    const script = `
+      import { ${action.split('(')[0]} } from 'node:fs';
+      import { sqliteStore } from ${JSON.stringify(store)};
+      const store = sqliteStore(${JSON.stringify(path)});
+      const entry = (key) => ({ key, variant: '', status: 200, headers: [], varyHeaders: {}, body: new Uint8Array(8),
+        requestTime: 1, responseTime: 2 });
+      await store.put(entry('a'));
+      ${action.replaceAll('PATH', JSON.stringify(path))};
+      await store.put(entry('b'));
+      if ((await store.get('a')).length !== 1 || (await store.get('b')).length !== 1) process.exit(3);
+      await store.close();
+    `;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  };
+
+  test('deleting the files of an open store is safe: it goes on with them', () => {
+    const result = underOpenStore('unlinkSync(PATH + "-shm"); unlinkSync(PATH + "-wal"); unlinkSync(PATH)');
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  test('truncating the -shm of an open store kills the process with SIGBUS (documented in the README)', () => {
+    const result = underOpenStore('truncateSync(PATH + "-shm", 0)');
+    assert.equal(
+      result.signal,
+      'SIGBUS',
+      `status ${result.status}, signal ${result.signal}: update the README`,
     );
   });
 
