@@ -190,11 +190,11 @@ describe('redisStore under createFetch', () => {
 
 describe('a script using redisStore ends without close()', () => {
   /** Runs a script that fetches through a redisStore made from `url` and never closes it; its exit code. */
-  async function runScript(url: string, path: string): Promise<number | null> {
+  async function runScript(url: string, path: string, timeoutMs: number): Promise<number | null> {
     const client = fileURLToPath(new URL('../src/client/index.ts', import.meta.url));
     const script = `
       import { createFetch, redisStore } from ${JSON.stringify(client)};
-      const f = createFetch({ store: redisStore(${JSON.stringify(url)}, { prefix: ${JSON.stringify(prefix)}, timeoutMs: 300 }), onStoreError: () => {} });
+      const f = createFetch({ store: redisStore(${JSON.stringify(url)}, { prefix: ${JSON.stringify(prefix)}, timeoutMs: ${timeoutMs} }), onStoreError: () => {} });
       const res = await f(${JSON.stringify(`${base}${path}`)});
       if (res.status !== 200 || (await res.text()) !== ${JSON.stringify(`fresh body of ${path}`)}) process.exit(3);
     `;
@@ -206,7 +206,7 @@ describe('a script using redisStore ends without close()', () => {
   }
 
   test('with Redis up: the process exits on its own, and the entry it fetched is in Redis', async () => {
-    assert.equal(await runScript(REDIS_URL, '/fresh/script-exit'), 0, 'exited by itself with code 0');
+    assert.equal(await runScript(REDIS_URL, '/fresh/script-exit', 5000), 0, 'exited by itself with code 0');
     const store = redisStore(REDIS_URL, { prefix });
     try {
       assert.equal(
@@ -220,7 +220,8 @@ describe('a script using redisStore ends without close()', () => {
   });
 
   test('with Redis down: the process exits on its own too', async () => {
-    assert.equal(await runScript(`redis://127.0.0.1:${await deadPort()}`, '/fresh/script-exit-down'), 0);
+    const down = `redis://127.0.0.1:${await deadPort()}`;
+    assert.equal(await runScript(down, '/fresh/script-exit-down', 300), 0);
   });
 });
 
