@@ -37,7 +37,7 @@ import {
   parseRange,
 } from '../src/core/index.ts';
 import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
-import { parseAcceptEncoding } from '../src/server/negotiate.ts';
+import { parseAcceptEncoding } from '../src/files/negotiate.ts';
 
 const SIZE = 100 * 1024;
 const SHRINK = 8;
