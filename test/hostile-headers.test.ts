@@ -36,8 +36,8 @@ import {
   parseHttpDate,
   parseRange,
 } from '../src/core/index.ts';
-import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
 import { parseAcceptEncoding } from '../src/files/negotiate.ts';
+import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
 
 const SIZE = 100 * 1024;
 const SHRINK = 8;
