@@ -100,7 +100,8 @@ test('sqliteStore: 3 processes writing one file concurrently lose nothing; each 
 });
 
 test('redisStore: 3 processes on one prefix lose nothing; each lease has one holder', async () => {
-  const make = `redisStore(${JSON.stringify(REDIS_URL)}, { prefix: ${JSON.stringify(prefix)} })`;
+  // A generous timeout: 300 puts at once from each of 3 processes on a loaded machine, and nothing may be lost.
+  const make = `redisStore(${JSON.stringify(REDIS_URL)}, { prefix: ${JSON.stringify(prefix)}, timeoutMs: 15000 })`;
   const won = await Promise.all([0, 1, 2].map((id) => worker(id, storeModule('redis'), make)));
   await checkShared(() => redisStore(REDIS_URL, { prefix }), won);
 });
