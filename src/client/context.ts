@@ -5,6 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { type CacheStatusEntry, type CacheStatusForward, formatCacheStatus } from '../core/index.ts';
+import { FetchedEntry } from './entry-check.ts';
 import type { GuardedStore } from './guarded-store.ts';
 import {
   appendCacheStatus,
@@ -94,9 +95,18 @@ export const NOTHING_STORED: Promise<undefined> = Promise.resolve(undefined);
 export const CACHE_NAME = 'etagkit';
 const decisions = channel('etagkit:client:decision');
 
+/** Formatted Cache-Status members by their parameters: a client sees the same few again and again. */
+const formatted = new Map<string, string>();
+
 /** Formats our Cache-Status member and publishes the decision on `etagkit:client:decision`. */
 export function report(url: string, decision: string, status: CacheStatusEntry): string {
-  const value = formatCacheStatus(status);
+  const key = `${status.cache}|${status.key}|${status.hit}|${status.fwd}|${status.fwdStatus}|${status.ttl}|${status.stored}|${status.collapsed}|${status.detail}`;
+  let value = formatted.get(key);
+  if (value === undefined) {
+    value = formatCacheStatus(status);
+    if (formatted.size >= 512) formatted.clear();
+    formatted.set(key, value);
+  }
   if (decisions.hasSubscribers)
     decisions.publish({ url, decision, cacheStatus: value } satisfies DecisionMessage);
   return value;
@@ -114,7 +124,11 @@ export function reportStoreError(key: string, op: string, error: unknown): void 
 }
 
 /** Sends the call to the origin with `headers` (and those Fetch adds for its cache mode). */
-export function forward(ctx: CacheContext, call: Call, headers: Headers): Promise<Response> {
+export function forward(
+  ctx: CacheContext,
+  call: Call,
+  headers: Headers | Record<string, string>,
+): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   return ctx.origin(call.input, { ...init, headers: withFetchCacheHeaders(call.mode, headers) });
 }
@@ -214,16 +228,8 @@ export function admit(
   const headers = storableHeaders(lines);
   const names = varyFieldNames(headers);
   const { variant, varyHeaders } = varyKey(names === '*' ? [] : names, call.headers);
-  const make = (body: Uint8Array): StoredResponse => ({
-    key,
-    variant,
-    status: res.status,
-    headers,
-    varyHeaders,
-    body,
-    requestTime,
-    responseTime,
-  });
+  const make = (body: Uint8Array): StoredResponse =>
+    new FetchedEntry(key, variant, res.status, headers, varyHeaders, body, requestTime, responseTime);
   // `stored` says what is under way when the headers go out; should the body or the write fail, the response's
   // Cache-Status is corrected (for whoever reads it after the body) and `not-stored` is published.
   const cacheStatus = report(call.url, decision, { ...status, stored: true });

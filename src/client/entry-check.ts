@@ -5,6 +5,40 @@
  */
 import type { StoredResponse } from './store.ts';
 
+/**
+ * An entry createFetch built from a Response it received (or from a checked entry and such a Response): valid by
+ * construction, so a store that hands the same object back (the memory store) costs no check.
+ */
+export class FetchedEntry implements StoredResponse {
+  readonly key: string;
+  readonly variant: string;
+  readonly status: number;
+  readonly headers: [string, string][];
+  readonly varyHeaders: Record<string, string>;
+  readonly body: Uint8Array;
+  readonly requestTime: number;
+  readonly responseTime: number;
+  constructor(
+    key: string,
+    variant: string,
+    status: number,
+    headers: [string, string][],
+    varyHeaders: Record<string, string>,
+    body: Uint8Array,
+    requestTime: number,
+    responseTime: number,
+  ) {
+    this.key = key;
+    this.variant = variant;
+    this.status = status;
+    this.headers = headers;
+    this.varyHeaders = varyHeaders;
+    this.body = body;
+    this.requestTime = requestTime;
+    this.responseTime = responseTime;
+  }
+}
+
 /** A field name: an RFC 9110 §5.1 token. */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What a field value may not hold (RFC 9110 §5.5; Fetch's Headers refuses them, and any code point > 0xFF). */
@@ -16,6 +50,7 @@ const BAD_FIELD_VALUE = /[\0\r\n]|[^\0-\xff]/;
  * the Vary-selected request values; a byte body; finite times.
  */
 export function unusableEntry(entry: StoredResponse, key: string): string | undefined {
+  if (entry instanceof FetchedEntry) return entry.key === key ? undefined : 'stored for another key';
   if (typeof entry !== 'object' || entry === null) return 'not an object';
   if (entry.key !== key) return `stored for another key (${JSON.stringify(entry.key)})`;
   if (typeof entry.variant !== 'string') return 'variant is not a string';

@@ -60,8 +60,6 @@ export function guardStore(
   onError: (key: string, op: string, error: unknown) => void,
 ): GuardedStore {
   const writes = new Map<string, Promise<unknown>>();
-  /** Entries already found usable: a memory store hands out the same objects on every hit. */
-  const usable = new WeakSet<StoredResponse>();
   let downUntil = 0;
 
   function failed(key: string, op: string, error: unknown): void {
@@ -85,16 +83,11 @@ export function guardStore(
       return [];
     }
     let bad: string | undefined;
-    for (const entry of variants) {
-      if (usable.has(entry)) continue;
-      const reason = unusableEntry(entry, key);
-      if (reason === undefined) usable.add(entry);
-      else bad ??= reason;
-    }
+    for (const entry of variants) bad ??= unusableEntry(entry, key);
     if (bad === undefined) return variants;
     onError(key, 'get', new UnusableEntry(key, bad));
     guarded.track(key, guarded.delete(key));
-    return variants.filter((entry) => usable.has(entry));
+    return variants.filter((entry) => unusableEntry(entry, key) === undefined);
   }
 
   const guarded: GuardedStore = {

@@ -153,7 +153,10 @@ export function normalizeCall(input: RequestInfo | URL, init: RequestInit = {}):
  * The request headers the Fetch standard adds for a cache mode (HTTP-network-or-cache fetch): `no-cache` asks
  * upstream caches to revalidate (`max-age=0`), `no-store` and `reload` to bypass them (`no-cache`).
  */
-export function withFetchCacheHeaders(mode: RequestCache, headers: Headers): Headers {
+export function withFetchCacheHeaders(
+  mode: RequestCache,
+  headers: Headers | Record<string, string>,
+): Headers | Record<string, string> {
   if (mode !== 'no-cache' && mode !== 'no-store' && mode !== 'reload') return headers;
   const out = new Headers(headers);
   if (mode === 'no-cache') {

@@ -185,15 +185,25 @@ export function isStorable(
   return { storable: true };
 }
 
-/** Removes the fields a cache must not store (§3.1): hop-by-hop ones and those named by Connection. */
+/**
+ * Removes the fields a cache must not store (§3.1): hop-by-hop ones and those named by Connection. The lines kept
+ * are the same (immutable) pairs.
+ */
 export function storableHeaders(lines: HeaderLines): [string, string][] {
-  const named = new Set(
-    (fieldValue(lines, 'connection') ?? '')
-      .split(',')
-      .map((f) => f.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  return lines.filter(([n]) => !UNSTORED_FIELDS.has(n) && !named.has(n)).map(([n, v]) => [n, v]);
+  const connection = fieldValue(lines, 'connection');
+  const named =
+    connection === undefined
+      ? undefined
+      : new Set(
+          connection
+            .toLowerCase()
+            .split(',')
+            .map((f) => f.trim()),
+        );
+  const out: [string, string][] = [];
+  for (const line of lines)
+    if (!UNSTORED_FIELDS.has(line[0]) && !named?.has(line[0])) out.push(line as [string, string]);
+  return out;
 }
 
 /** Where a freshness lifetime came from (§4.2.1). */
@@ -383,11 +393,12 @@ export function unconditionalNotModifiedMatches(stored: HeaderLines, notModified
  */
 export function mergeNotModified(stored: HeaderLines, notModified: HeaderLines): [string, string][] {
   const updates = storableHeaders(notModified).filter(([n]) => !NOT_UPDATED_BY_304.has(n));
-  const replaced = new Set(updates.map(([n]) => n));
-  return [
-    ...stored.filter(([n]) => !replaced.has(n)).map(([n, v]) => [n, v] as [string, string]),
-    ...updates,
-  ];
+  // A 304 carries a handful of fields: a scan of them beats building a Set on every revalidation.
+  const replaced = (name: string) => updates.some((update) => update[0] === name);
+  const out: [string, string][] = [];
+  for (const line of stored) if (!replaced(line[0])) out.push(line as [string, string]);
+  for (const line of updates) out.push(line);
+  return out;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
