@@ -538,6 +538,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         );
     }
 
+    if (options.quick) return ratios; // the memory table has no bound: full runs only
     console.log(
       `### Memory per cached entry (${MEMORY_ENTRIES.toLocaleString('en-US')} entries, 10-byte bodies)\n`,
     );
