@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ResponseReader } from '../src/audit/http1.ts';
 import {
   ageValue,
   evaluateReuse,
@@ -37,6 +38,8 @@ import {
   parseRange,
 } from '../src/core/index.ts';
 import { parseAcceptEncoding } from '../src/files/negotiate.ts';
+import { extract } from '../src/monitor/extract.ts';
+import { retryAfterMs } from '../src/monitor/schedule.ts';
 import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
 
 const SIZE = 100 * 1024;
@@ -183,7 +186,21 @@ const SCANNERS: [string, (value: string) => unknown][] = [
     (v) =>
       invalidationTargets('POST', 'http://origin.test/a', 200, lines(['location', 'content-location'], v)),
   ],
-  // server
+  // audit: its own HTTP/1.1 response reader (a refusal past its line limit is an answer too)
+  [
+    'audit ResponseReader (a header line)',
+    (v) => {
+      const reader = new ResponseReader('GET', { maxHeaderBytes: 1 << 20, maxBodyBytes: 0 });
+      try {
+        reader.push(Buffer.from(`HTTP/1.1 200 OK\r\nx-hostile: ${v}\r\n\r\n`, 'latin1'));
+      } catch {}
+      return reader.head;
+    },
+  ],
+  // monitor: Retry-After, and Content-Type (its kind and charset) of a fetched body
+  ['retryAfterMs', (v) => retryAfterMs(v, T0)],
+  ['extract (Content-Type)', (v) => extract(new Uint8Array(1), v, { ignore: [], whitespace: 'keep' })],
+  // server, files
   ['parseAcceptEncoding', (v) => parseAcceptEncoding(v)],
   ['tagForEncoding', (v) => tagForEncoding(v, v)],
   [
