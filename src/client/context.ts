@@ -53,7 +53,8 @@ export interface CacheStats {
 
 /**
  * What `etagkit:client:decision` subscribers receive: one message per decision (`hit`, `uri-miss`, `revalidated`,
- * `stale-while-revalidate`, …) with the Cache-Status member it produced, and one per store failure
+ * `stale-while-revalidate`, `unexpected-304`, …) with the Cache-Status member it produced; once a response's body
+ * is complete, `stored` or `not-stored` (with the corrected member); and one per store failure or unusable entry
  * (`store-error:get`, `store-error:put`, …; `url` is then the cache key and `error` the failure).
  */
 export interface DecisionMessage {
