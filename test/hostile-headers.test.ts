@@ -40,6 +40,8 @@ import {
 import { parseAcceptEncoding } from '../src/files/negotiate.ts';
 import { extract } from '../src/monitor/extract.ts';
 import { retryAfterMs } from '../src/monitor/schedule.ts';
+import { responseLines } from '../src/proxy/headers.ts';
+import { requestTarget } from '../src/proxy/target.ts';
 import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
 
 const SIZE = 100 * 1024;
@@ -197,6 +199,9 @@ const SCANNERS: [string, (value: string) => unknown][] = [
       return reader.head;
     },
   ],
+  // proxy: the request target, and an upstream response's fields (Connection names the hop-by-hop ones)
+  ['proxy requestTarget', (v) => requestTarget(`/${v}`)],
+  ['proxy responseLines', (v) => responseLines({ connection: v, vary: v, 'x-a': v }, T0)],
   // monitor: Retry-After, and Content-Type (its kind and charset) of a fetched body
   ['retryAfterMs', (v) => retryAfterMs(v, T0)],
   ['extract (Content-Type)', (v) => extract(new Uint8Array(1), v, { ignore: [], whitespace: 'keep' })],
