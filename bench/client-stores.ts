@@ -1,13 +1,11 @@
 /**
- * `npm run bench -- client-stores`: cache-hit throughput of the SQLite and Redis stores against the memory store,
- * for a 1 KB and a 100 KB entry.
+ * `npm run bench -- client-stores`: cache-hit cost of the SQLite and Redis stores against the memory store, for a
+ * 1 KB and a 100 KB entry.
  *
  * - HTTP: a server in a child process answers every request from `store.get(key)` (headers + body of the stored
- *   response), loaded by autocannon from this process — what a cache in front of an origin pays per hit.
- * - In process: `await store.get(key)` back to back, operations per second — the store's own cost.
- *
- * Each HTTP cell runs BENCH_SECONDS (default 5) seconds in ROUNDS interleaved slices, each in-process cell a
- * fifth of BENCH_SECONDS.
+ *   response), loaded by autocannon from this process — what a cache in front of an origin pays per hit, in req/s
+ *   and in the server's CPU per request (support/cells.ts).
+ * - In process: `await store.get(key)` with 16 calls in flight, in interleaved rounds — the store's own cost.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,11 +17,13 @@ import type { CacheStore, StoredResponse } from '../src/client/store.ts';
 import { memoryStore } from '../src/client/stores/memory.ts';
 import { redisStore } from '../src/client/stores/redis.ts';
 import { sqliteStore } from '../src/client/stores/sqlite.ts';
-import { freePort, load, ratio, startServer, stopServer } from './support/load.ts';
+import { type BenchOptions, type Ratio, settings } from './support/bench.ts';
+import { type Cell, describeHttp, measureCells } from './support/cells.ts';
+import { median, table, times } from './support/format.ts';
+import { freePort, startServer, stopServer } from './support/load.ts';
+import { interleave, named, spread } from './support/rounds.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = 16;
-const ROUNDS = 5;
+const CONCURRENCY = 16;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = ['memory', 'sqlite', 'redis'] as const;
 const SIZES = { '1k': 1024, '100k': 100 * 1024 } as const;
@@ -102,9 +102,8 @@ async function serve(kind: StoreName, port: number): Promise<void> {
   });
 }
 
-/** `store.get` operations per second with CONNECTIONS calls in flight for `seconds`, after a warm-up. */
+/** `store.get` operations per second with CONCURRENCY calls in flight for `seconds`. */
 async function getsPerSecond(store: CacheStore, key: string, seconds: number): Promise<number> {
-  for (let i = 0; i < 100; i++) await store.get(key);
   const start = performance.now();
   const end = start + seconds * 1000;
   let n = 0;
@@ -114,71 +113,102 @@ async function getsPerSecond(store: CacheStore, key: string, seconds: number): P
       n += 20;
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return n / ((performance.now() - start) / 1000);
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+/** Floors for `--check`: hits from each store ÷ from memory, 1 KB over HTTP (req/s). */
+const FLOORS: Partial<Record<StoreName, number>> = { sqlite: 0.2, redis: 0.15 };
 
-export async function run(): Promise<void> {
-  // One server per store, all up at once; the cells are measured in ROUNDS interleaved slices so that load
-  // from elsewhere on the machine falls on every store alike. Each cell reports the mean over its slices.
+export async function run(options: BenchOptions): Promise<Ratio[]> {
+  const s = settings(options);
   const servers = new Map<StoreName, { base: string; child: ChildProcess }>();
-  const http = new Map<string, number>();
+  let measured: Awaited<ReturnType<typeof measureCells>>;
   try {
     for (const kind of STORES) {
-      const base = `http://127.0.0.1:${await freePort()}`;
-      const port = base.slice(base.lastIndexOf(':') + 1);
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
       servers.set(kind, {
         base,
-        child: await startServer(process.execPath, [self, '--serve', kind, port], `${base}/ready`),
+        child: await startServer(process.execPath, [self, '--serve', kind, String(port)], `${base}/ready`),
       });
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const size of Object.keys(SIZES) as SizeName[]) {
-        for (const kind of STORES) {
-          const result = await load(`${servers.get(kind)!.base}/${size}`, {
-            expectStatus: 200,
-            seconds: SECONDS / ROUNDS,
-            connections: CONNECTIONS,
-          });
-          if (result.non2xx || result.errors)
-            throw new Error(`${kind}/${size}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-          const cell = `${kind}/${size}`;
-          http.set(cell, (http.get(cell) ?? 0) + result.requestsPerSecond / ROUNDS);
-        }
+    const cells: Cell[] = [];
+    for (const size of Object.keys(SIZES) as SizeName[])
+      for (const kind of STORES) {
+        const { base, child } = servers.get(kind)!;
+        cells.push({
+          name: `${kind}/${size}`,
+          url: `${base}/${size}`,
+          expectStatus: 200,
+          serverPid: child.pid!,
+        });
       }
-    }
+    measured = await measureCells(cells, s, 'client-stores');
   } finally {
     for (const { child } of servers.values()) await stopServer(child);
   }
 
-  const inProcess = new Map<string, number>();
-  for (const kind of STORES) {
-    const { store, dispose } = await preparedStore(kind);
-    for (const size of Object.keys(SIZES) as SizeName[]) {
-      inProcess.set(`${kind}/${size}`, await getsPerSecond(store, keyOf(size), SECONDS / 5));
-    }
-    await dispose();
-  }
+  // In process: every store and size in interleaved rounds.
+  const prepared = new Map<StoreName, { store: CacheStore; dispose(): Promise<void> }>();
+  for (const kind of STORES) prepared.set(kind, await preparedStore(kind));
+  const names = STORES.flatMap((kind) => (Object.keys(SIZES) as SizeName[]).map((size) => `${kind}/${size}`));
+  const gets = await interleave(names, {
+    rounds: s.rounds,
+    warmup: (name) =>
+      getsPerSecond(
+        prepared.get(name.split('/')[0] as StoreName)!.store,
+        keyOf(name.split('/')[1] as SizeName),
+        0.2,
+      ),
+    measure: (name) =>
+      getsPerSecond(
+        prepared.get(name.split('/')[0] as StoreName)!.store,
+        keyOf(name.split('/')[1] as SizeName),
+        s.seconds / 2,
+      ),
+  });
+  for (const { dispose } of prepared.values()) await dispose();
 
   console.log(
-    `Cache hits served from each store: HTTP server in a child process answering from \`store.get\`, autocannon ` +
-      `${CONNECTIONS} connections, ${SECONDS} s per cell in ${ROUNDS} interleaved slices; in-process ` +
-      `\`store.get\` with ${CONNECTIONS} calls in flight, ${SECONDS / 5} s per cell. ` +
-      `Redis ${REDIS_URL} on the same machine.\n`,
+    `Cache hits served from each store. HTTP: a server in a child process answering from \`store.get\`; ` +
+      `${describeHttp(s)} In process: \`store.get\` with ${CONCURRENCY} calls in flight, ${s.rounds} interleaved ` +
+      `rounds of ${s.seconds / 2} s. Redis ${REDIS_URL} on the same machine.\n`,
   );
-  console.log('| store | 1 KB req/s | vs memory | 100 KB req/s | vs memory | 1 KB get/s | 100 KB get/s |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ratios: Ratio[] = [];
+  const rows: string[][] = [];
   for (const kind of STORES) {
-    const cell = (size: SizeName) => http.get(`${kind}/${size}`) ?? 0;
-    const memory = (size: SizeName) => http.get(`memory/${size}`) ?? 0;
-    console.log(
-      `| ${kind} | ${fmt(cell('1k'))} | ${ratio(cell('1k'), memory('1k'))} | ${fmt(cell('100k'))} | ` +
-        `${ratio(cell('100k'), memory('100k'))} | ${fmt(inProcess.get(`${kind}/1k`) ?? 0)} | ` +
-        `${fmt(inProcess.get(`${kind}/100k`) ?? 0)} |`,
-    );
+    const row: string[] = [kind];
+    for (const size of Object.keys(SIZES) as SizeName[]) {
+      const cell = `${kind}/${size}`;
+      const vsMemory = measured.rpsRatio(cell, `memory/${size}`);
+      row.push(median(measured.rps(cell), 0), median(measured.cpu(cell)), times(vsMemory));
+      const floor = FLOORS[kind];
+      if (floor && size === '1k')
+        ratios.push(
+          named(`client-stores: ${kind} ÷ memory, 1 KB hits over HTTP, req/s`, vsMemory, { atLeast: floor }),
+        );
+    }
+    for (const size of Object.keys(SIZES) as SizeName[])
+      row.push(median(spread(gets.get(`${kind}/${size}`)!), 0));
+    rows.push(row);
   }
+  table(
+    [
+      'store',
+      '1 KB req/s',
+      '1 KB server CPU µs/req',
+      '1 KB vs memory',
+      '100 KB req/s',
+      '100 KB server CPU µs/req',
+      '100 KB vs memory',
+      '1 KB get/s in process',
+      '100 KB get/s in process',
+    ],
+    rows,
+  );
+  console.log(`\n${measured.bottleneck()}.`);
+  return ratios;
 }
 
 const at = process.argv.indexOf('--serve');

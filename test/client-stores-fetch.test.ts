@@ -3,39 +3,53 @@
  * are shared between machines (Redis), and a broken store never fails a request (Cache-Status says why).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { createFetch } from '../src/client/fetch.ts';
+import { createFetch, type DecisionMessage } from '../src/client/fetch.ts';
 import type { CacheStore } from '../src/client/store.ts';
 import { redisStore } from '../src/client/stores/redis.ts';
 import { sqliteStore } from '../src/client/stores/sqlite.ts';
+import { REDIS_URL } from './support/redis.ts';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `etagkit:test:fetch:${process.pid}:${Date.now().toString(36)}:`;
 const dir = mkdtempSync(join(tmpdir(), 'etagkit-stores-fetch-'));
 
 /**
  * /fresh is fresh for an hour; /validate must be revalidated every time (ETag, max-age=0); /slow-validate is fresh
- * for a minute and answers revalidations after 150 ms.
+ * for a minute and answers a revalidation once the test releases it (see hold).
  */
 const seen: { path: string; ifNoneMatch: string | undefined }[] = [];
+/** Emits `request` with each entry of `seen` as it arrives, so that tests wait on the origin, not on a clock. */
+const arrivals = new EventEmitter();
+/** Revalidations of a /slow-validate path wait for these; `hold(path)` returns the function that releases them. */
+const holds = new Map<string, Promise<void>>();
+function hold(path: string): () => void {
+  let release: () => void = () => {};
+  holds.set(path, new Promise((resolve) => (release = resolve)));
+  return release;
+}
 const origin = http.createServer((req, res) => {
   seen.push({ path: req.url ?? '', ifNoneMatch: req.headers['if-none-match'] });
+  arrivals.emit('request', seen.at(-1));
   if (req.url?.startsWith('/fresh')) {
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=3600', etag: '"f"' });
     res.end(`fresh body of ${req.url}`);
   } else if (req.url?.startsWith('/slow-validate')) {
-    // Fresh for a minute; a revalidation takes 150 ms to answer.
+    // Fresh for a minute; a revalidation is answered when the test says so.
     if (req.headers['if-none-match'] === '"s"')
-      return void setTimeout(
-        () => res.writeHead(304, { etag: '"s"', 'cache-control': 'max-age=60' }).end(),
-        150,
+      return void (holds.get(req.url) ?? Promise.resolve()).then(() =>
+        res.writeHead(304, { etag: '"s"', 'cache-control': 'max-age=60' }).end(),
       );
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', etag: '"s"' });
     res.end(`slow body of ${req.url}`);
@@ -92,6 +106,33 @@ describe('sqliteStore under createFetch', () => {
     assert.match(res.cacheStatus, /detail=store-(error|down)/);
     await store.close();
   });
+
+  test('one row with unreadable metadata is a miss for its URL; the rest of the store keeps answering', async () => {
+    const path = join(dir, 'bad-row.db');
+    const store = sqliteStore(path);
+    const f = createFetch({ store });
+    await get(f, '/fresh/bad-row');
+    await get(f, '/fresh/healthy');
+    await store.close();
+    const db = new DatabaseSync(path);
+    db.exec(`UPDATE entries SET meta = 'not json' WHERE key LIKE '%/fresh/bad-row'`);
+    db.close();
+    const reopened = sqliteStore(path);
+    const g = createFetch({ store: reopened });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const bad = await get(g, '/fresh/bad-row');
+      const healthy = await get(g, '/fresh/healthy');
+      assert.equal(bad.body, 'fresh body of /fresh/bad-row');
+      outcomes.push(
+        `${/; hit/.test(bad.cacheStatus) ? 'hit' : 'miss'}/${/; hit/.test(healthy.cacheStatus) ? 'hit' : 'miss'}`,
+      );
+    }
+    // The bad row is a miss once, then the response stored in its place hits; the healthy key always hits.
+    assert.deepEqual(outcomes, ['miss/hit', ...Array(9).fill('hit/hit')]);
+    assert.equal(g.stats().storeErrors, 0, 'an unreadable row is not a store failure');
+    await reopened.close();
+  });
 });
 
 describe('redisStore under createFetch', () => {
@@ -147,6 +188,43 @@ describe('redisStore under createFetch', () => {
   });
 });
 
+describe('a script using redisStore ends without close()', () => {
+  /** Runs a script that fetches through a redisStore made from `url` and never closes it; its exit code. */
+  async function runScript(url: string, path: string, timeoutMs: number): Promise<number | null> {
+    const client = fileURLToPath(new URL('../src/client/index.ts', import.meta.url));
+    const script = `
+      import { createFetch, redisStore } from ${JSON.stringify(client)};
+      const f = createFetch({ store: redisStore(${JSON.stringify(url)}, { prefix: ${JSON.stringify(prefix)}, timeoutMs: ${timeoutMs} }), onStoreError: () => {} });
+      const res = await f(${JSON.stringify(`${base}${path}`)});
+      if (res.status !== 200 || (await res.text()) !== ${JSON.stringify(`fresh body of ${path}`)}) process.exit(3);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+    const deadline = setTimeout(() => child.kill(), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(deadline);
+    return code;
+  }
+
+  test('with Redis up: the process exits on its own, and the entry it fetched is in Redis', async () => {
+    assert.equal(await runScript(REDIS_URL, '/fresh/script-exit', 5000), 0, 'exited by itself with code 0');
+    const store = redisStore(REDIS_URL, { prefix });
+    try {
+      assert.equal(
+        (await store.get(`GET ${base}/fresh/script-exit`)).length,
+        1,
+        'the put completed before exit',
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('with Redis down: the process exits on its own too', async () => {
+    const down = `redis://127.0.0.1:${await deadPort()}`;
+    assert.equal(await runScript(down, '/fresh/script-exit-down', 300), 0);
+  });
+});
+
 describe('one revalidation across machines (the store lease)', () => {
   const cases: [string, () => [CacheStore, CacheStore]][] = [
     [
@@ -165,19 +243,41 @@ describe('one revalidation across machines (the store lease)', () => {
         const path = `/slow-validate/${name.replaceAll(' ', '-')}`;
         let skew = 0; // both "machines" see the entry go stale at once
         const now = () => Date.now() + skew;
+        // b's store, watched: b is refused the lease while a holds it.
+        let refused: () => void = () => {};
+        const leaseRefused = new Promise<void>((resolve) => (refused = resolve));
+        const watchedB: CacheStore = {
+          shared: true,
+          get: (key) => storeB.get(key),
+          put: (entry) => storeB.put(entry),
+          delete: (key) => storeB.delete(key),
+          lease: async (key, ms) => {
+            const granted = await storeB.lease(key, ms);
+            if (!granted) refused();
+            return granted;
+          },
+          release: (key) => storeB.release(key),
+          close: () => storeB.close(),
+        };
         const a = createFetch({ store: storeA, now });
-        const b = createFetch({ store: storeB, now });
+        const b = createFetch({ store: watchedB, now });
+        const stored = published(`${base}${path}`, 'stored');
         await get(a, path);
-        await new Promise((r) => setTimeout(r, 20)); // SQLite writes in batches
+        await stored; // in the store, for b to see
         skew = 120_000;
+        const release = hold(path);
+        const conditional = requestArrives(path, '"s"');
         const first = get(a, path);
-        await new Promise((r) => setTimeout(r, 30)); // a holds the lease, its origin request under way
-        const second = await get(b, path);
+        await conditional; // a holds the lease; the origin holds its revalidation
+        const second = get(b, path);
+        await leaseRefused; // b waits for a's result
+        release();
         const firstRes = await first;
         assert.equal(firstRes.body, `slow body of ${path}`);
         assert.match(firstRes.cacheStatus, /fwd=stale; fwd-status=304/);
-        assert.equal(second.body, `slow body of ${path}`);
-        assert.match(second.cacheStatus, /collapsed; detail=peer-revalidated/);
+        const secondRes = await second;
+        assert.equal(secondRes.body, `slow body of ${path}`);
+        assert.match(secondRes.cacheStatus, /collapsed; detail=peer-revalidated/);
         const conditionals = seen.filter((s) => s.path === path && s.ifNoneMatch === '"s"');
         assert.equal(conditionals.length, 1, 'one conditional request for both machines');
       } finally {
@@ -185,6 +285,31 @@ describe('one revalidation across machines (the store lease)', () => {
       }
     });
 });
+
+/** Resolves when the origin receives a request for `path` with this If-None-Match. */
+function requestArrives(path: string, ifNoneMatch: string): Promise<void> {
+  return new Promise((resolve) => {
+    const listen = (r: (typeof seen)[number]) => {
+      if (r.path !== path || r.ifNoneMatch !== ifNoneMatch) return;
+      arrivals.off('request', listen);
+      resolve();
+    };
+    arrivals.on('request', listen);
+  });
+}
+
+/** Resolves when createFetch publishes `decision` for `url` (e.g. `stored`: the entry is in the store). */
+function published(url: string, decision: string): Promise<void> {
+  return new Promise((resolve) => {
+    const listen = (m: unknown) => {
+      const message = m as DecisionMessage;
+      if (message.url !== url || message.decision !== decision) return;
+      unsubscribe('etagkit:client:decision', listen);
+      resolve();
+    };
+    subscribe('etagkit:client:decision', listen);
+  });
+}
 
 async function deadPort(): Promise<number> {
   const server = createNetServer();

@@ -5,16 +5,20 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { type CacheStatusEntry, type CacheStatusForward, formatCacheStatus } from '../core/index.ts';
+import { FetchedEntry } from './entry-check.ts';
 import type { GuardedStore } from './guarded-store.ts';
 import {
+  appendCacheStatus,
   type Call,
   carriesBody,
   collect,
   relayResponse,
   storedResponse,
+  unexpectedNotModified,
   withFetchCacheHeaders,
 } from './messages.ts';
 import {
+  credentialsPartition,
   currentAge,
   evaluateReuse,
   headerLines,
@@ -49,7 +53,8 @@ export interface CacheStats {
 
 /**
  * What `etagkit:client:decision` subscribers receive: one message per decision (`hit`, `uri-miss`, `revalidated`,
- * `stale-while-revalidate`, …) with the Cache-Status member it produced, and one per store failure
+ * `stale-while-revalidate`, `unexpected-304`, …) with the Cache-Status member it produced; once a response's body
+ * is complete, `stored` or `not-stored` (with the corrected member); and one per store failure or unusable entry
  * (`store-error:get`, `store-error:put`, …; `url` is then the cache key and `error` the failure).
  */
 export interface DecisionMessage {
@@ -70,15 +75,39 @@ export interface CacheContext {
   readonly inflight: Map<string, Promise<StoredResponse | undefined>>;
   /** How long a foreground revalidation holds the store's lease, and how long others wait for it; 0: no lease. */
   readonly leaseMs: number;
+  /** Keys carry a digest of the request's credentials (see cacheKey). */
+  readonly partitionByCredentials: boolean;
 }
+
+/**
+ * The primary cache key of a GET of `url` (RFC 9111 §2: method and target URI). A cache partitioned by credentials
+ * appends a digest of the request's Authorization and Cookie, so that each set of credentials has a private cache
+ * of its own; a URL holds no space, so no key of one partition can be another's.
+ */
+export function cacheKey(ctx: CacheContext, url: string, headers: Headers): string {
+  const partition = ctx.partitionByCredentials ? credentialsPartition(headers) : '';
+  return partition === '' ? `GET ${url}` : `GET ${url} credentials=${partition}`;
+}
+
+/** `stored` of a response that was not stored. */
+export const NOTHING_STORED: Promise<undefined> = Promise.resolve(undefined);
 
 /** The name of this cache in Cache-Status (RFC 9211 §2). */
 export const CACHE_NAME = 'etagkit';
 const decisions = channel('etagkit:client:decision');
 
+/** Formatted Cache-Status members by their parameters: a client sees the same few again and again. */
+const formatted = new Map<string, string>();
+
 /** Formats our Cache-Status member and publishes the decision on `etagkit:client:decision`. */
 export function report(url: string, decision: string, status: CacheStatusEntry): string {
-  const value = formatCacheStatus(status);
+  const key = `${status.cache}|${status.key}|${status.hit}|${status.fwd}|${status.fwdStatus}|${status.ttl}|${status.stored}|${status.collapsed}|${status.detail}`;
+  let value = formatted.get(key);
+  if (value === undefined) {
+    value = formatCacheStatus(status);
+    if (formatted.size >= 512) formatted.clear();
+    formatted.set(key, value);
+  }
   if (decisions.hasSubscribers)
     decisions.publish({ url, decision, cacheStatus: value } satisfies DecisionMessage);
   return value;
@@ -96,7 +125,11 @@ export function reportStoreError(key: string, op: string, error: unknown): void 
 }
 
 /** Sends the call to the origin with `headers` (and those Fetch adds for its cache mode). */
-export function forward(ctx: CacheContext, call: Call, headers: Headers): Promise<Response> {
+export function forward(
+  ctx: CacheContext,
+  call: Call,
+  headers: Headers | Record<string, string>,
+): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   return ctx.origin(call.input, { ...init, headers: withFetchCacheHeaders(call.mode, headers) });
 }
@@ -132,6 +165,28 @@ export function currentAgeOf(ctx: CacheContext, entry: StoredResponse): number {
   return currentAge(entry, ctx.now());
 }
 
+/** Validators a caller may send itself: such requests go to the origin untouched and get its answer, a 304 too. */
+const CALLER_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
+
+/** Whether the caller asked a conditional question of its own (RFC 9110 §13.1). */
+export function asksConditional(headers: Headers): boolean {
+  return CALLER_CONDITIONALS.some((name) => headers.has(name));
+}
+
+/**
+ * A 304 that answered a request without validators, when no stored response can stand in for it: the caller
+ * gets 502 and a problem body instead (see unexpectedNotModified), and Cache-Status says `detail=unexpected-304`.
+ */
+export function refuseNotModified(
+  call: Call,
+  res: Response,
+  status: Omit<CacheStatusEntry, 'cache'>,
+): Response {
+  res.body?.cancel().catch(() => {});
+  const entry: CacheStatusEntry = { cache: CACHE_NAME, ...status, fwdStatus: 304, detail: 'unexpected-304' };
+  return unexpectedNotModified(call, report(call.url, 'unexpected-304', entry));
+}
+
 /** Forwards the request as it is and relays the answer; nothing is stored. */
 export async function passThrough(
   ctx: CacheContext,
@@ -140,13 +195,15 @@ export async function passThrough(
   detail: string,
 ): Promise<Response> {
   const res = await forward(ctx, call, call.headers);
+  if (res.status === 304 && !asksConditional(call.headers)) return refuseNotModified(call, res, { fwd });
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status, detail };
   return relayResponse(call, res, report(call.url, detail, status), res.body);
 }
 
 /**
- * Handles a full response from the origin: relays it, and when storable (RFC 9111 §3) tees the body so that a copy
- * is stored once, and only if, it arrives completely. Resolves `stored` with the entry, or undefined.
+ * Handles a full response from the origin to a request without validators: relays it, and when storable
+ * (RFC 9111 §3) tees the body so that a copy is stored once, and only if, it arrives completely. Resolves `stored`
+ * with the entry, or undefined. A 304 here answered no question: the caller gets 502 (refuseNotModified).
  */
 export function admit(
   ctx: CacheContext,
@@ -157,6 +214,7 @@ export function admit(
   status: CacheStatusEntry,
   decision: string,
 ): { response: Response; stored: Promise<StoredResponse | undefined> } {
+  if (res.status === 304) return { response: refuseNotModified(call, res, status), stored: NOTHING_STORED };
   const responseTime = ctx.now();
   const lines = headerLines(res.headers);
   const storable =
@@ -166,40 +224,63 @@ export function admit(
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (!storable || declared > ctx.maxEntryBytes) {
     const cacheStatus = report(call.url, decision, status);
-    return { response: relayResponse(call, res, cacheStatus, res.body), stored: Promise.resolve(undefined) };
+    return { response: relayResponse(call, res, cacheStatus, res.body), stored: NOTHING_STORED };
   }
   const headers = storableHeaders(lines);
   const names = varyFieldNames(headers);
   const { variant, varyHeaders } = varyKey(names === '*' ? [] : names, call.headers);
-  const make = (body: Uint8Array): StoredResponse => ({
-    key,
-    variant,
-    status: res.status,
-    headers,
-    varyHeaders,
-    body,
-    requestTime,
-    responseTime,
-  });
+  const make = (body: Uint8Array): StoredResponse =>
+    new FetchedEntry(key, variant, res.status, headers, varyHeaders, body, requestTime, responseTime);
+  // `stored` says what is under way when the headers go out; should the body or the write fail, the response's
+  // Cache-Status is corrected (for whoever reads it after the body) and `not-stored` is published.
   const cacheStatus = report(call.url, decision, { ...status, stored: true });
+  let response: Response;
+  const write = async (entry: StoredResponse): Promise<StoredResponse> => {
+    if (await ctx.guarded.put(entry)) report(call.url, 'stored', { ...status, stored: true });
+    else notStored(call, response, res, status, 'store-error');
+    // Complete either way: requests waiting for it may share it (the store failure is the store's, not theirs).
+    return entry;
+  };
   if (res.body === null) {
-    const entry = make(new Uint8Array(0));
-    const done = ctx.guarded.put(entry).then(() => entry);
+    response = relayResponse(call, res, cacheStatus, null);
+    const done = write(make(new Uint8Array(0)));
     ctx.guarded.track(key, done);
-    return { response: relayResponse(call, res, cacheStatus, null), stored: done };
+    return { response, stored: done };
   }
   const [toCaller, toStore] = res.body.tee();
   const identity = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
   // A lookup of this key waits for the write only once the body has fully arrived, never for another request's
   // (maybe endless) download.
   let ended: () => void = () => {};
-  const stored = collect(toStore, ctx.maxEntryBytes, () => ended()).then(async (body) => {
+  const stored = collect(toStore, ctx.maxEntryBytes, () => ended()).then((body) => {
+    if (typeof body === 'string') return notStored(call, response, res, status, body);
     // Never store a truncated body: a decoded length must match a declared Content-Length.
-    if (body === undefined || (identity && Number.isFinite(declared) && body.byteLength !== declared)) return;
-    const entry = make(body);
-    await ctx.guarded.put(entry);
-    return entry;
+    if (identity && Number.isFinite(declared) && body.byteLength !== declared)
+      return notStored(call, response, res, status, 'truncated');
+    return write(make(body));
   });
   ended = () => ctx.guarded.track(key, stored);
-  return { response: relayResponse(call, res, cacheStatus, toCaller), stored };
+  response = relayResponse(call, res, cacheStatus, toCaller);
+  return { response, stored };
+}
+
+/**
+ * A response admitted for storage that was not stored after all (its body failed, grew past maxEntryBytes or fell
+ * short of its Content-Length, or the store failed): its Cache-Status loses `stored` and says why in `detail`
+ * (RFC 9211 §2.5, §2.8), and `not-stored` is published.
+ */
+function notStored(
+  call: Call,
+  response: Response,
+  res: Response,
+  status: CacheStatusEntry,
+  why: 'too-large' | 'failed' | 'truncated' | 'store-error',
+): undefined {
+  const detail = `not-stored-${why === 'failed' ? 'body-failed' : why}`;
+  const ours = report(call.url, 'not-stored', {
+    ...status,
+    detail: status.detail ? `${status.detail} ${detail}` : detail,
+  });
+  appendCacheStatus(response.headers, res.headers.get('cache-status') ?? undefined, ours);
+  return undefined;
 }

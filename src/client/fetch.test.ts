@@ -2,50 +2,12 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseCacheStatus } from '../core/index.ts';
 import { createFetch, type DecisionMessage } from './fetch.ts';
 import type { CacheStore } from './store.ts';
 import { memoryStore } from './stores/memory.ts';
+import { clock, date, gated, origin, status } from './test-origin.ts';
 
 const URL_A = 'http://origin.test/a';
-const T0 = Date.UTC(2026, 0, 1);
-
-interface Seen {
-  url: string;
-  method: string;
-  headers: Headers;
-}
-
-/** A scripted origin: each call answers with the next handler's Response. Records what it was sent. */
-function origin(handler: (req: Seen, n: number) => Response | Promise<Response>) {
-  const seen: Seen[] = [];
-  const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const req = {
-      url: String(input instanceof Request ? input.url : input),
-      method: init.method ?? 'GET',
-      headers: new Headers(init.headers),
-    };
-    seen.push(req);
-    init.signal?.throwIfAborted();
-    return handler(req, seen.length);
-  };
-  return { fetch, seen };
-}
-
-function clock(start = T0) {
-  const c = { t: start, now: () => c.t, advance: (s: number) => (c.t += s * 1000) };
-  return c;
-}
-
-const date = (t: number) => new Date(t).toUTCString();
-
-/** A promise the test opens when it chooses: an origin that awaits `gate` answers once `release()` is called. */
-function gated() {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((r) => (release = r));
-  return { gate, release };
-}
-const status = (res: Response) => parseCacheStatus(res.headers.get('cache-status'))[0];
 
 describe('createFetch: freshness', () => {
   it('serves a fresh response from the store with Age and Cache-Status hit (§4.2, §5.1)', async () => {
@@ -706,10 +668,11 @@ describe('createFetch: bodies and the store', () => {
       events.map((e) => [e.url, e.decision]),
       [
         [URL_A, 'uri-miss'],
+        [URL_A, 'stored'],
         [URL_A, 'hit'],
       ],
     );
-    assert.match(events[1]!.cacheStatus, /^etagkit; hit/);
+    assert.match(events[2]!.cacheStatus, /^etagkit; hit/);
   });
 });
 

@@ -12,15 +12,18 @@ import {
 } from '../core/index.ts';
 import {
   admit,
+  asksConditional,
   CACHE_NAME,
   type CacheContext,
   type CacheStats,
+  cacheKey,
   currentAgeOf,
   type FetchLike,
   forward,
   fromStore,
   mayShare,
   passThrough,
+  refuseNotModified,
   report,
   reportStoreError,
 } from './context.ts';
@@ -57,6 +60,14 @@ export interface CreateFetchOptions {
   store?: CacheStore;
   /** Apply shared-cache rules (s-maxage, `private`, Authorization; RFC 9111 §3.5). Default false. */
   shared?: boolean;
+  /**
+   * Keep the responses to requests with different credentials (`Authorization`, `Cookie`) apart: each set of
+   * credentials gets a cache of its own, keyed by a SHA-256 digest of them (never stored in clear), as if each user
+   * had their own private cache. Turn it off only when the process acts for a single user (a CLI, a desktop app).
+   * Default true for a private cache, false for a shared one (which stores authenticated responses only when
+   * they say they may be shared, RFC 9111 §3.5).
+   */
+  partitionByCredentials?: boolean;
   /** Clock in ms since the epoch. Default `Date.now`. */
   now?: () => number;
   /** Bodies larger than this stream through without being stored. Default 8 MiB. */
@@ -68,6 +79,13 @@ export interface CreateFetchOptions {
    * Default 5,000 for stores shared between processes (`store.shared`: SQLite, Redis), else 0.
    */
   revalidationLeaseMs?: number;
+  /**
+   * Hears every store failure — the request itself is answered by the origin — and every stored entry found
+   * unusable (then a miss, and deleted): `(error, { op, key })`. By default the first failure of each store is
+   * written once to stderr (a process warning, code ETAGKIT_STORE_ERROR), so that a store that never works is
+   * not silent; every failure also goes to `stats().storeErrors` and the diagnostics channel.
+   */
+  onStoreError?: (error: unknown, context: { op: string; key: string }) => void;
 }
 
 export interface CachingFetch {
@@ -75,9 +93,6 @@ export interface CachingFetch {
   /** Counters since the fetch was created (a copy). */
   stats(): CacheStats;
 }
-
-/** Validators the caller sent itself: such requests go to the origin untouched and get its answer. */
-const CALLER_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
 
 /**
  * Creates a caching `fetch`. Private cache by default; `shared: true` applies the shared-cache rules.
@@ -109,6 +124,8 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     guarded: guardStore(store, now, (key, op, error) => {
       stats.storeErrors++;
       reportStoreError(key, op, error);
+      if (options.onStoreError) options.onStoreError(error, { op, key });
+      else warnOnce(store, op, key, error);
     }),
     policy: { shared: options.shared ?? false },
     now,
@@ -116,6 +133,7 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
     stats,
     inflight: new Map(),
     leaseMs: leaseMs ?? (store.shared ? 5_000 : 0),
+    partitionByCredentials: options.partitionByCredentials ?? !(options.shared ?? false),
   };
   // A bad URL rejects, as fetch's does, instead of throwing. Not an async function: returning route's promise
   // from one would cost the caller extra microtask hops on every call.
@@ -131,16 +149,30 @@ export function createFetch(options: CreateFetchOptions = {}): CachingFetch {
   return Object.assign(cachingFetch, { stats: () => ({ ...stats }) });
 }
 
+/** Stores whose failure has been written to stderr already. */
+const warned = new WeakSet<CacheStore>();
+
+/** The default for onStoreError: one process warning per store, naming what failed and what to do. */
+function warnOnce(store: CacheStore, op: string, key: string, error: unknown): void {
+  if (warned.has(store)) return;
+  warned.add(store);
+  const reason = error instanceof Error ? error.message : String(error);
+  process.emitWarning(
+    `etagkit: the cache store failed (${op} of ${key}): ${reason}. Requests still go to the origin, ` +
+      'uncached. This is said once per store; pass onStoreError to createFetch to handle every failure.',
+    { code: 'ETAGKIT_STORE_ERROR' },
+  );
+}
+
 /** Routes one call: pass-throughs first, then the stored response (if any) decides. */
 async function route(ctx: CacheContext, call: Call): Promise<Response> {
   call.signal?.throwIfAborted();
   if (call.method !== 'GET' && call.method !== 'HEAD') return unsafe(ctx, call);
-  const key = `GET ${call.url}`;
+  const key = cacheKey(ctx, call.url, call.headers);
 
   // The caller's own validators go to the origin untouched and its answer (a 304 too) comes back: RFC 9111 §4.3.2
   // lets a cache answer them, but the caller asked the origin, e.g. with a validator from an earlier session.
-  if (CALLER_CONDITIONALS.some((h) => call.headers.has(h)))
-    return passThrough(ctx, call, 'request', 'caller-conditional');
+  if (asksConditional(call.headers)) return passThrough(ctx, call, 'request', 'caller-conditional');
   // Fetch's `reload` and `no-store`: no stored response is used nor validated; `reload` stores the answer.
   if (call.mode === 'no-store' || call.mode === 'reload') {
     if (call.method === 'HEAD') return passThrough(ctx, call, 'request', call.mode);
@@ -311,6 +343,7 @@ async function rangeRequest(
 async function headForStale(ctx: CacheContext, call: Call, entry: StoredResponse): Promise<Response> {
   const requestTime = ctx.now();
   const res = await forward(ctx, call, call.headers);
+  if (res.status === 304) return refuseNotModified(call, res, { fwd: 'stale' });
   const lines = headerLines(res.headers);
   const hasValidator =
     fieldValue(entry.headers, 'etag') !== undefined ||
@@ -335,9 +368,13 @@ function gatewayTimeout(call: Call): Response {
 async function unsafe(ctx: CacheContext, call: Call): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   const res = await ctx.origin(call.input, init);
-  // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not.
+  if (res.status === 304 && !asksConditional(call.headers))
+    return refuseNotModified(call, res, { fwd: 'method' });
+  // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not. A cache
+  // partitioned by credentials invalidates the partition of the request's credentials: each one is a private
+  // cache of its own.
   for (const target of invalidationTargets(call.method, call.url, res.status, headerLines(res.headers))) {
-    const key = `GET ${target}`;
+    const key = cacheKey(ctx, target, call.headers);
     ctx.guarded.track(key, ctx.guarded.delete(key));
   }
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd: 'method', fwdStatus: res.status };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guardStore, STORE_RETRY_MS, StoreUnavailable } from './guarded-store.ts';
+import { guardStore, STORE_RETRY_MS, StoreUnavailable, UnusableEntry } from './guarded-store.ts';
 import type { CacheStore, StoredResponse } from './store.ts';
 import { memoryStore } from './stores/memory.ts';
 
@@ -126,4 +126,54 @@ describe('guardStore', () => {
     finish();
     assert.equal((await lookup).length, 1);
   });
+
+  // Entries a store may hand back that cannot become a Response (written by another program, an older or newer
+  // etagkit, or a custom store with a bug). Each is a miss for its key, which is deleted; the store stays in use.
+  const unusable: [string, Partial<Record<keyof StoredResponse, unknown>>][] = [
+    ['status 199 (not final)', { status: 199 }],
+    ['status 600', { status: 600 }],
+    ['status 304 (never stored as such, RFC 9111 §4.3.4)', { status: 304 }],
+    ['status 206 (never stored as such, RFC 9111 §3.3)', { status: 206 }],
+    ['status "200" (a string)', { status: '200' }],
+    ['an invalid header name', { headers: [['bad name', 'x']] }],
+    ['CRLF in a header value', { headers: [['x-a', 'a\r\nset-cookie: evil=1']] }],
+    ['a NUL in a header value', { headers: [['x-a', 'a\0b']] }],
+    ['a header value beyond latin-1', { headers: [['x-a', '\u20ac']] }],
+    ['headers that are not a list', { headers: { etag: '"x"' } }],
+    ['a header line that is not a pair', { headers: [['etag']] }],
+    ['varyHeaders null', { varyHeaders: null }],
+    ['a body that is not bytes', { body: 'text' }],
+    ['responseTime NaN', { responseTime: Number.NaN }],
+    ['another key', { key: 'other' }],
+  ];
+  for (const [name, fault] of unusable)
+    it(`an entry with ${name}: a miss, deleted and reported; the store is not bypassed`, async () => {
+      const good = { ...entry, variant: 'good' };
+      const bad = { ...entry, variant: 'bad', ...fault } as StoredResponse;
+      const deleted: string[] = [];
+      let gets = 0;
+      const store: CacheStore = {
+        ...failing(),
+        get: async () => {
+          gets++;
+          return deleted.length ? [good] : [bad, good];
+        },
+        delete: async (key) => {
+          deleted.push(key);
+        },
+      };
+      const errors: unknown[] = [];
+      const g = guardStore(
+        store,
+        () => 0,
+        (_key, _op, error) => errors.push(error),
+      );
+      assert.deepEqual(await g.get('k'), [good]);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof UnusableEntry);
+      assert.match((errors[0] as Error).message, /unusable entry for k/);
+      assert.deepEqual(await g.get('k'), [good], 'the next lookup asks the store again');
+      assert.deepEqual(deleted, ['k']);
+      assert.equal(gets, 2);
+    });
 });

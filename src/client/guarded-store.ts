@@ -1,8 +1,10 @@
 /**
  * A CacheStore seen through the rule "a store failure never fails a request": writes never reject, a failed store
  * is left alone for a while (so that with Redis down requests go straight to the origin instead of each waiting
- * for a timeout), and a lookup waits for writes of its key still under way (read-your-writes within a process).
+ * for a timeout), an entry that cannot be served is a miss (and is deleted) without the rest of the store being
+ * skipped, and a lookup waits for writes of its key still under way (read-your-writes within a process).
  */
+import { unusableEntry } from './entry-check.ts';
 import type { CacheStore, StoredResponse } from './store.ts';
 
 /** How long a store that failed is bypassed before it is tried again. */
@@ -22,11 +24,19 @@ export class StoreUnavailable extends Error {
   }
 }
 
+/** A stored entry that cannot be served (see unusableEntry): reported, deleted, and treated as a miss. */
+export class UnusableEntry extends Error {
+  constructor(key: string, reason: string) {
+    super(`the cache store returned an unusable entry for ${key} (${reason}); it was deleted`);
+    this.name = 'UnusableEntry';
+  }
+}
+
 export interface GuardedStore {
-  /** Variants of `key`; rejects only with StoreUnavailable. */
+  /** The usable variants of `key`; rejects only with StoreUnavailable. */
   get(key: string): Promise<StoredResponse[]>;
-  /** Never rejects; skipped while the store is bypassed. */
-  put(entry: StoredResponse): Promise<void>;
+  /** Never rejects: true once written, false when the store failed or is bypassed. */
+  put(entry: StoredResponse): Promise<boolean>;
   /** Never rejects. */
   delete(key: string): Promise<void>;
   /** A lease on revalidating `key`; true when the store cannot say (revalidating twice beats never). */
@@ -37,7 +47,8 @@ export interface GuardedStore {
 }
 
 /**
- * Wraps `store`. `onError(key, op, error)` hears about every failure (for stats and diagnostics).
+ * Wraps `store`. `onError(key, op, error)` hears about every failure (for stats and diagnostics), and about every
+ * unusable entry (op `get`, error UnusableEntry).
  *
  * @example
  * const guarded = guardStore(redisStore(url), Date.now, (key, op, error) => console.warn(op, key, error));
@@ -65,23 +76,42 @@ export function guardStore(
     }
   }
 
-  return {
+  /** The usable entries of a lookup; the others are reported and their key deleted, so that they go once. */
+  function checked(key: string, variants: StoredResponse[]): StoredResponse[] {
+    if (!Array.isArray(variants)) {
+      onError(key, 'get', new UnusableEntry(key, 'get did not return a list'));
+      return [];
+    }
+    let bad: string | undefined;
+    for (const entry of variants) bad ??= unusableEntry(entry, key);
+    if (bad === undefined) return variants;
+    onError(key, 'get', new UnusableEntry(key, bad));
+    guarded.track(key, guarded.delete(key));
+    return variants.filter((entry) => unusableEntry(entry, key) === undefined);
+  }
+
+  const guarded: GuardedStore = {
     get(key) {
       if (now() < downUntil) return Promise.reject(new StoreUnavailable('store-down'));
       // Promise chains rather than an async function: a lookup with no write under way takes no extra hops.
       const pending = writes.get(key);
       const read = pending ? pending.then(() => store.get(key)) : callGet(key);
-      return read.catch((error: unknown) => {
-        failed(key, 'get', error);
-        throw new StoreUnavailable('store-error', error);
-      });
+      return read.then(
+        (variants) => checked(key, variants),
+        (error: unknown) => {
+          failed(key, 'get', error);
+          throw new StoreUnavailable('store-error', error);
+        },
+      );
     },
     async put(entry) {
-      if (now() < downUntil) return;
+      if (now() < downUntil) return false;
       try {
         await store.put(entry);
+        return true;
       } catch (error) {
         failed(entry.key, 'put', error);
+        return false;
       }
     },
     async delete(key) {
@@ -116,4 +146,5 @@ export function guardStore(
       write.then(forget, forget);
     },
   };
+  return guarded;
 }

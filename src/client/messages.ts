@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { type ByteRange, formatContentRange } from '../core/index.ts';
+import { problem } from '../server/problem.ts';
 import { fieldValue } from './policy.ts';
 import type { StoredResponse } from './store.ts';
 
@@ -89,6 +90,25 @@ export function relayResponse(
   });
 }
 
+/**
+ * The answer to a caller when the origin sent 304 Not Modified to a request that asked no conditional question,
+ * and no stored response matches it: 502 Bad Gateway with a problem body (RFC 9457). A 304 means "use the copy
+ * you have" (RFC 9110 §15.4.5); a caller who has none must never be handed one.
+ */
+export function unexpectedNotModified(call: Call, cacheStatus: string): Response {
+  const plan = problem(
+    502,
+    'Bad Gateway',
+    `${call.method} ${call.url}: the origin answered 304 Not Modified to a request that carried no validators, ` +
+      'and no stored response matches it, so there is no content to give. A 304 only answers a conditional ' +
+      'request (RFC 9110 §15.4.5): look at the origin, or at a cache in front of it.',
+  );
+  const headers = new Headers(plan.headers);
+  headers.set('cache-status', cacheStatus);
+  const body = call.method === 'HEAD' ? null : (plan.body.data as Uint8Array<ArrayBuffer>);
+  return responseFor(call.url, body, { status: 502, headers });
+}
+
 /** Parsed URLs of the most recent few hundred hrefs: a client tends to ask for the same URLs again and again. */
 const URL_MEMO_LIMIT = 512;
 const urlMemo = new Map<string, string>();
@@ -133,7 +153,10 @@ export function normalizeCall(input: RequestInfo | URL, init: RequestInit = {}):
  * The request headers the Fetch standard adds for a cache mode (HTTP-network-or-cache fetch): `no-cache` asks
  * upstream caches to revalidate (`max-age=0`), `no-store` and `reload` to bypass them (`no-cache`).
  */
-export function withFetchCacheHeaders(mode: RequestCache, headers: Headers): Headers {
+export function withFetchCacheHeaders(
+  mode: RequestCache,
+  headers: Headers | Record<string, string>,
+): Headers | Record<string, string> {
   if (mode !== 'no-cache' && mode !== 'no-store' && mode !== 'reload') return headers;
   const out = new Headers(headers);
   if (mode === 'no-cache') {
@@ -145,7 +168,8 @@ export function withFetchCacheHeaders(mode: RequestCache, headers: Headers): Hea
   return out;
 }
 
-function appendCacheStatus(headers: Headers, upstream: string | undefined, ours: string): void {
+/** Sets Cache-Status to the upstream caches' members followed by ours (RFC 9211 §2: the last is the closest). */
+export function appendCacheStatus(headers: Headers, upstream: string | undefined, ours: string): void {
   headers.set('cache-status', upstream ? `${upstream}, ${ours}` : ours);
 }
 
@@ -263,7 +287,8 @@ class StoredBodyResponse extends UrlResponse {
 }
 
 /**
- * Reads a stream to the end; undefined when it fails or exceeds `limit` bytes (then it is cancelled). `onEnd` is
+ * Reads a stream to the end: its bytes, or 'too-large' past `limit` bytes (then it is cancelled), or 'failed'
+ * when it errors (aborted, truncated, reset). `onEnd` is
  * called synchronously as soon as the end is seen. The result owns its memory: a lone chunk that is a view into
  * a larger (pooled) buffer is copied, so a stored entry never pins that buffer.
  */
@@ -271,7 +296,7 @@ export async function collect(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   onEnd: () => void = () => {},
-): Promise<Uint8Array | undefined> {
+): Promise<Uint8Array | 'too-large' | 'failed'> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -285,12 +310,12 @@ export async function collect(
       length += value.byteLength;
       if (length > limit) {
         await reader.cancel();
-        return undefined;
+        return 'too-large';
       }
       chunks.push(value);
     }
   } catch {
-    return undefined; // aborted or truncated: never stored
+    return 'failed';
   }
   const only = chunks[0];
   if (chunks.length === 1 && only && only.byteOffset === 0 && only.buffer.byteLength === only.byteLength)

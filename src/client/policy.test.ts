@@ -635,6 +635,25 @@ describe('Vary (§4.1)', () => {
       }),
     );
   });
+
+  it('normalizeFieldValue folds exactly as the (quadratic) regexes it replaced (property)', () => {
+    const reference = (v: string) =>
+      v
+        .trim()
+        .replace(/[ \t]*,[ \t]*/g, ', ')
+        .replace(/[ \t]+/g, ' ');
+    const text = fc.string({
+      unit: fc.constantFrom(' ', '\t', ',', 'a', 'B', ';', '"', '\n'),
+      maxLength: 30,
+    });
+    fc.assert(
+      fc.property(text, (v) => {
+        assert.equal(normalizeFieldValue(v), reference(v));
+        assert.equal(normalizeFieldValue(v, 'accept'), reference(v).toLowerCase());
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('requestDirectives', () => {

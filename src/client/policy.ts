@@ -2,6 +2,7 @@
  * RFC 9111 caching policy as pure functions over header lines and an injected clock. No I/O: `fetch.ts` asks
  * these questions and acts on the answers, so every rule here is testable without a socket.
  */
+import { createHash } from 'node:crypto';
 import {
   type CacheDirectives,
   deltaSeconds,
@@ -184,15 +185,25 @@ export function isStorable(
   return { storable: true };
 }
 
-/** Removes the fields a cache must not store (§3.1): hop-by-hop ones and those named by Connection. */
+/**
+ * Removes the fields a cache must not store (§3.1): hop-by-hop ones and those named by Connection. The lines kept
+ * are the same (immutable) pairs.
+ */
 export function storableHeaders(lines: HeaderLines): [string, string][] {
-  const named = new Set(
-    (fieldValue(lines, 'connection') ?? '')
-      .split(',')
-      .map((f) => f.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  return lines.filter(([n]) => !UNSTORED_FIELDS.has(n) && !named.has(n)).map(([n, v]) => [n, v]);
+  const connection = fieldValue(lines, 'connection');
+  const named =
+    connection === undefined
+      ? undefined
+      : new Set(
+          connection
+            .toLowerCase()
+            .split(',')
+            .map((f) => f.trim()),
+        );
+  const out: [string, string][] = [];
+  for (const line of lines)
+    if (!UNSTORED_FIELDS.has(line[0]) && !named?.has(line[0])) out.push(line as [string, string]);
+  return out;
 }
 
 /** Where a freshness lifetime came from (§4.2.1). */
@@ -365,17 +376,29 @@ export function notModifiedMatches(stored: HeaderLines, notModified: HeaderLines
 }
 
 /**
+ * Whether a 304 that answered a request *without* validators identifies `stored` (§4.3.4): by its validators as
+ * in notModifiedMatches; without any, only a stored response that has none either (the third rule of §4.3.4).
+ */
+export function unconditionalNotModifiedMatches(stored: HeaderLines, notModified: HeaderLines): boolean {
+  const hasValidator =
+    fieldValue(notModified, 'etag') !== undefined || fieldValue(notModified, 'last-modified') !== undefined;
+  if (!hasValidator) return revalidationHeaders({ headers: stored }) === undefined;
+  return notModifiedMatches(stored, notModified);
+}
+
+/**
  * Freshens stored header lines with those of a 304 (§3.2, §4.3.4): every field in the 304 replaces the stored
  * field of that name, except fields never stored (§3.1) and those describing the stored body (Content-Length
  * and friends).
  */
 export function mergeNotModified(stored: HeaderLines, notModified: HeaderLines): [string, string][] {
   const updates = storableHeaders(notModified).filter(([n]) => !NOT_UPDATED_BY_304.has(n));
-  const replaced = new Set(updates.map(([n]) => n));
-  return [
-    ...stored.filter(([n]) => !replaced.has(n)).map(([n, v]) => [n, v] as [string, string]),
-    ...updates,
-  ];
+  // A 304 carries a handful of fields: a scan of them beats building a Set on every revalidation.
+  const replaced = (name: string) => updates.some((update) => update[0] === name);
+  const out: [string, string][] = [];
+  for (const line of stored) if (!replaced(line[0])) out.push(line as [string, string]);
+  for (const line of updates) out.push(line);
+  return out;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -429,19 +452,78 @@ const CASE_INSENSITIVE_FIELDS = new Set(['accept', 'accept-charset', 'accept-enc
 
 /**
  * Normalises a request field value for Vary matching (§4.1 allows normalising by the field's syntax): trims, folds
- * whitespace and list separators, and lower-cases the values of the content-negotiation fields.
+ * whitespace and list separators, and lower-cases the values of the content-negotiation fields. One pass over
+ * the value: request headers are attacker-controlled, and a regex such as `[ \t]*,[ \t]*` rescans every run
+ * of whitespace from each of its positions (quadratic).
  */
 export function normalizeFieldValue(value: string, name = ''): string {
-  const folded = value
-    .trim()
-    .replace(/[ \t]*,[ \t]*/g, ', ')
-    .replace(/[ \t]+/g, ' ');
+  const folded = foldListWhitespace(value.trim());
   return CASE_INSENSITIVE_FIELDS.has(name) ? folded.toLowerCase() : folded;
 }
 
+/** `a ,\t b  c` → `a, b c`: OWS around commas becomes `, `, other runs of SP/HTAB one SP (RFC 9110 §5.6.1, §5.6.3). */
+function foldListWhitespace(value: string): string {
+  let out = '';
+  let from = 0; // start of the text not yet copied to `out`
+  let i = 0;
+  while (i < value.length) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x2c) {
+      i++;
+      continue;
+    }
+    // A run of SP / HTAB / comma: copy what precedes it, then its folded form.
+    out += value.slice(from, i);
+    // Each comma becomes `, ` and the whitespace around it goes; a run of whitespace alone becomes one SP.
+    let fold = '';
+    for (; i < value.length; i++) {
+      const d = value.charCodeAt(i);
+      if (d === 0x2c) fold += ', ';
+      else if (d !== 0x20 && d !== 0x09) break;
+    }
+    out += fold === '' ? ' ' : fold;
+    from = i;
+  }
+  return from === 0 ? value : out + value.slice(from);
+}
+
 /**
- * The secondary key of a request for a response that varies on `names` (§4.1): the normalised request values,
- * and a stable string naming the variant ('' when the response does not vary).
+ * Request fields that carry credentials (RFC 9110 §11.6.2, RFC 6265 §5.4). A cache keeps a digest of them, never
+ * their values: a stored response must not become a store of passwords and session tokens.
+ */
+const CREDENTIAL_FIELDS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** A SHA-256 digest (hex, 128 bits kept) naming a set of credentials without revealing them. */
+export function credentialsDigest(values: readonly string[]): string {
+  const hash = createHash('sha256').update('etagkit credentials\n');
+  for (const value of values) hash.update(value).update('\n');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The value a request field is matched on for Vary (§4.1): normalised, and for credential fields their digest,
+ * which is what the store keeps.
+ */
+function varyValue(name: string, value: string): string {
+  const normalized = normalizeFieldValue(value, name);
+  return CREDENTIAL_FIELDS.has(name) ? `sha256:${credentialsDigest([normalized])}` : normalized;
+}
+
+/**
+ * The partition of a private cache that a request belongs to: '' without credentials, else a digest of its
+ * Authorization and Cookie. A private cache acting for many users (a server calling an API on their behalf) keys
+ * entries by it, so that one user's response never answers another's request.
+ */
+export function credentialsPartition(requestHeaders: HeaderSource): string {
+  const authorization = getHeader(requestHeaders, 'authorization');
+  const cookie = getHeader(requestHeaders, 'cookie');
+  if (authorization === undefined && cookie === undefined) return '';
+  return credentialsDigest([`authorization:${authorization ?? ''}`, `cookie:${cookie ?? ''}`]);
+}
+
+/**
+ * The secondary key of a request for a response that varies on `names` (§4.1): the normalised request values
+ * (a digest for credential fields), and a stable string naming the variant ('' when the response does not vary).
  */
 export function varyKey(
   names: readonly string[],
@@ -453,7 +535,7 @@ export function varyKey(
     const value = getHeader(requestHeaders, name);
     if (value === undefined) parts.push(name);
     else {
-      varyHeaders[name] = normalizeFieldValue(value, name);
+      varyHeaders[name] = varyValue(name, value);
       parts.push(`${name}=${encodeURIComponent(varyHeaders[name])}`);
     }
   }
@@ -470,7 +552,7 @@ export function matchesVary(
   for (const name of names) {
     const value = getHeader(requestHeaders, name);
     const storedValue = Object.hasOwn(stored.varyHeaders, name) ? stored.varyHeaders[name] : undefined;
-    if ((value === undefined ? undefined : normalizeFieldValue(value, name)) !== storedValue) return false;
+    if ((value === undefined ? undefined : varyValue(name, value)) !== storedValue) return false;
   }
   return true;
 }

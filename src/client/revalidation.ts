@@ -14,8 +14,11 @@ import {
   forward,
   fromStore,
   mayShare,
+  NOTHING_STORED,
+  refuseNotModified,
   report,
 } from './context.ts';
+import { FetchedEntry } from './entry-check.ts';
 import { abortable, type Call } from './messages.ts';
 import {
   type HeaderLines,
@@ -26,6 +29,7 @@ import {
   notModifiedMatches,
   type ReuseDecision,
   revalidationHeaders,
+  unconditionalNotModifiedMatches,
 } from './policy.ts';
 import type { StoredResponse } from './store.ts';
 
@@ -37,8 +41,6 @@ export interface Revalidated {
   response: Response;
   stored: Promise<StoredResponse | undefined>;
 }
-
-const NOTHING_STORED = Promise.resolve(undefined);
 
 /**
  * Revalidates `entry` with the origin (§4.3): conditional request, then 304 → stored body with merged headers,
@@ -59,12 +61,14 @@ export async function revalidate(
     // Nothing to validate with: a plain request, whose response replaces the entry.
     const outcome = await forwardOrStale(ctx, call, call.headers, entry, decision);
     if (outcome instanceof Response) return { response: outcome, stored: NOTHING_STORED };
-    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: outcome.res.status };
-    return admit(ctx, call, outcome.res, key, requestTime, status, 'replaced');
+    const { res } = outcome;
+    // §4.3.4, third rule: a 304 without validators selects the one stored response that has none either.
+    if (res.status === 304) return unaskedNotModified(ctx, call, entry, res, requestTime, fwd);
+    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status };
+    return admit(ctx, call, res, key, requestTime, status, 'replaced');
   }
   ctx.stats.revalidations++;
-  const headers = new Headers(call.headers);
-  for (const [n, v] of Object.entries(validators)) headers.set(n, v);
+  const headers = withValidators(call.headers, validators);
   const outcome = await forwardOrStale(ctx, call, headers, entry, decision);
   if (outcome instanceof Response) return { response: outcome, stored: NOTHING_STORED };
   const { res } = outcome;
@@ -73,18 +77,12 @@ export async function revalidate(
     return admit(ctx, call, res, key, requestTime, status, 'replaced');
   }
   const lines = headerLines(res.headers);
-  if (notModifiedMatches(entry.headers, lines)) {
-    ctx.stats.notModified++;
-    ctx.stats.bytesSavedBy304 += entry.body.byteLength;
-    const { updated, stored } = freshen(ctx, call, entry, lines, requestTime);
-    const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: 304 };
-    const cacheStatus = report(call.url, 'revalidated', status);
-    return { response: fromStore(ctx, call, updated, currentAgeOf(ctx, updated), cacheStatus), stored };
-  }
+  if (notModifiedMatches(entry.headers, lines)) return notModified(ctx, call, entry, lines, requestTime, fwd);
   // §4.3.4: the 304 names no stored response; ask again without validators.
   await res.body?.cancel();
   const again = ctx.now();
   const full = await forward(ctx, call, call.headers);
+  if (full.status === 304) return unaskedNotModified(ctx, call, entry, full, again, fwd);
   const status: CacheStatusEntry = {
     cache: CACHE_NAME,
     fwd,
@@ -92,6 +90,50 @@ export async function revalidate(
     detail: 'unmatched-304',
   };
   return admit(ctx, call, full, key, again, status, 'unmatched-304');
+}
+
+/** The caller's headers and our validators, as a record (cheaper for fetch to read than another Headers). */
+function withValidators(headers: Headers, validators: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) out[name] = value;
+  return Object.assign(out, validators);
+}
+
+/** A 304 that identifies `entry`: the caller gets the stored response, freshened with the 304's fields (§4.3.4). */
+function notModified(
+  ctx: CacheContext,
+  call: Call,
+  entry: StoredResponse,
+  lines: HeaderLines,
+  requestTime: number,
+  fwd: 'stale' | 'request',
+): Revalidated {
+  ctx.stats.notModified++;
+  ctx.stats.bytesSavedBy304 += entry.body.byteLength;
+  const { updated, stored } = freshen(ctx, call, entry, lines, requestTime);
+  const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: 304 };
+  const cacheStatus = report(call.url, 'revalidated', status);
+  return { response: fromStore(ctx, call, updated, currentAgeOf(ctx, updated), cacheStatus), stored };
+}
+
+/**
+ * A 304 to a request that carried no validators: it stands for `entry` when it identifies it (§4.3.4); otherwise
+ * there is no content to give, and the caller gets 502 rather than a 304 it did not ask for.
+ */
+function unaskedNotModified(
+  ctx: CacheContext,
+  call: Call,
+  entry: StoredResponse,
+  res: Response,
+  requestTime: number,
+  fwd: 'stale' | 'request',
+): Revalidated {
+  const lines = headerLines(res.headers);
+  if (unconditionalNotModifiedMatches(entry.headers, lines)) {
+    res.body?.cancel().catch(() => {});
+    return notModified(ctx, call, entry, lines, requestTime, fwd);
+  }
+  return { response: refuseNotModified(call, res, { fwd }), stored: NOTHING_STORED };
 }
 
 /**
@@ -105,17 +147,16 @@ export function freshen(
   lines: HeaderLines,
   requestTime: number,
 ): { updated: StoredResponse; stored: Promise<StoredResponse | undefined> } {
-  // A literal rather than a spread: the same object shape as every other entry, and cheaper to build.
-  const updated: StoredResponse = {
-    key: entry.key,
-    variant: entry.variant,
-    status: entry.status,
-    headers: mergeNotModified(entry.headers, lines),
-    varyHeaders: entry.varyHeaders,
-    body: entry.body,
+  const updated = new FetchedEntry(
+    entry.key,
+    entry.variant,
+    entry.status,
+    mergeNotModified(entry.headers, lines),
+    entry.varyHeaders,
+    entry.body,
     requestTime,
-    responseTime: ctx.now(),
-  };
+    ctx.now(),
+  );
   // The merged headers may forbid storing now (e.g. the 304 said no-store): then the entry goes.
   const keep = isStorable('GET', call.headers, updated.status, updated.headers, ctx.policy).storable;
   const write = keep ? ctx.guarded.put(updated) : ctx.guarded.delete(entry.key);
@@ -130,7 +171,7 @@ export function freshen(
 async function forwardOrStale(
   ctx: CacheContext,
   call: Call,
-  headers: Headers,
+  headers: Headers | Record<string, string>,
   entry: StoredResponse,
   decision: ReuseDecision,
 ): Promise<Response | { res: Response }> {

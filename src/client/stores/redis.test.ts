@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { REDIS_URL as URL } from '../../../test/support/redis.ts';
 import { decodeEntry, encodeEntry, redisStore } from './redis.ts';
 import { runStoreSuite, sampleEntry } from './store-suite.ts';
 
-const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runId = `etagkit:test:${process.pid}:${Date.now().toString(36)}`;
 let prefixes = 0;
 const newPrefix = () => `${runId}:${++prefixes}:`;
@@ -53,19 +53,24 @@ describe('redisStore: Redis specifics', () => {
     await store.close();
   });
 
-  test('a value not written by the store is a miss for that variant, not an error', async () => {
+  test('a value not written by the store is a miss for that variant, not an error, and it is deleted', async () => {
     const prefix = newPrefix();
     const store = redisStore(URL, { prefix });
     const entry = sampleEntry({ key: 'k', variant: 'good' });
     await store.put(entry);
     const client = new Redis(URL);
-    await client.hset(`${prefix}entry:k`, 'v:bad', 'garbage');
-    assert.deepEqual(
-      (await store.get('k')).map((e) => e.variant),
-      ['good'],
-    );
-    await client.quit();
-    await store.close();
+    try {
+      await client.hset(`${prefix}entry:k`, 'v:bad', 'garbage');
+      assert.deepEqual(
+        (await store.get('k')).map((e) => e.variant),
+        ['good'],
+      );
+      await store.get('k'); // after the first lookup's HDEL, on the same connection
+      assert.equal(await client.hexists(`${prefix}entry:k`, 'v:bad'), 0);
+    } finally {
+      await client.quit();
+      await store.close();
+    }
   });
 
   test('the put script is reloaded after SCRIPT FLUSH (Redis restarted)', async () => {

@@ -8,11 +8,13 @@
  * - `<prefix>lease:<key>` — `SET NX PX`; released by a Lua compare-and-delete so only the holder can release.
  *
  * Redis down or slow never hangs a request: every method rejects within `timeoutMs`, and the client goes to
- * the origin instead.
+ * the origin instead. A connection the store made itself keeps the process alive only while a call is under way,
+ * so that a script ends without `close()`; it reconnects when next needed.
  */
 import { createHash } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { CacheStore, StoredResponse } from '../store.ts';
+import { metaOf, parseMeta } from './meta.ts';
 
 export interface RedisStoreOptions {
   /** Prefix of every Redis key the store uses. Default `etagkit:`. */
@@ -24,16 +26,18 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Options for the client made from a URL: fail fast instead of queueing commands while Redis is down.
+ * Options for the client made from a URL: fail fast instead of queueing commands while Redis is down, and retry a
+ * lost connection only while calls wait for it (`busy`), so that no retry timer keeps an idle process alive.
  * `disconnectTimeout` (read by ioredis's connector, missing from its types) bounds how long a socket that never
  * connected keeps the process alive after `close()`; its default is 2 s.
  */
-const CLIENT_OPTIONS = {
-  maxRetriesPerRequest: 1,
-  connectTimeout: 2000,
-  retryStrategy: (times: number) => Math.min(times * 200, 2000),
-  disconnectTimeout: 200,
-} satisfies RedisOptions & { disconnectTimeout: number };
+const clientOptions = (busy: () => boolean) =>
+  ({
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times: number) => (busy() ? Math.min(times * 200, 2000) : null),
+    disconnectTimeout: 200,
+  }) satisfies RedisOptions & { disconnectTimeout: number };
 
 const SEQ_FIELD = '#seq';
 const VARIANT_PREFIX = 'v:';
@@ -70,6 +74,9 @@ class RedisStore implements CacheStore {
   readonly #client: Promise<Redis>;
   readonly #leases = new Map<string, string>();
   readonly #sha = new Map<string, string>();
+  /** Calls under way: while there are none, a connection of our own does not keep the process alive. */
+  #busy = 0;
+  #own: Redis | undefined;
   #closed = false;
 
   constructor(target: string | Redis, options: RedisStoreOptions) {
@@ -79,20 +86,31 @@ class RedisStore implements CacheStore {
     if (!(this.#ttlMs > 0))
       throw new RangeError(`redisStore: ttlSeconds must be > 0, got ${options.ttlSeconds}`);
     this.#ownsClient = typeof target === 'string';
-    this.#client = typeof target === 'string' ? connect(target) : Promise.resolve(target);
+    this.#client =
+      typeof target === 'string'
+        ? connect(target, () => this.#busy > 0).then((redis) => {
+            this.#own = redis;
+            redis.on('connect', () => this.#holdOpen()); // each new socket starts referenced
+            return redis;
+          })
+        : Promise.resolve(target);
     this.#client.catch(() => {}); // reported by each method instead
   }
 
   get(key: string): Promise<StoredResponse[]> {
     return this.#call('get', async (redis) => {
-      const fields = await redis.hgetallBuffer(this.#entryKey(key));
+      const entryKey = this.#entryKey(key);
+      const fields = await redis.hgetallBuffer(entryKey);
       const found: { seq: number; entry: StoredResponse }[] = [];
+      const undecodable: string[] = [];
       for (const field in fields) {
         if (field === SEQ_FIELD) continue;
-        // A value this store did not write is a miss for that variant; the next put replaces it.
         const decoded = decodeEntry(key, fields[field]!);
         if (decoded) found.push(decoded);
+        else undecodable.push(field);
       }
+      // A value this store did not write is a miss for that variant, and goes.
+      if (undecodable.length > 0) redis.hdel(entryKey, ...undecodable).catch(() => {});
       // Newest response first; equal times in put order, latest first.
       return found
         .sort((a, b) => b.entry.responseTime - a.entry.responseTime || b.seq - a.seq)
@@ -168,13 +186,30 @@ class RedisStore implements CacheStore {
   /** Runs one store operation with the client, bounded by timeoutMs. */
   async #call<T>(op: string, run: (redis: Redis) => Promise<T>): Promise<T> {
     if (this.#closed) throw new Error(`redisStore: ${op} on a closed store`);
-    const work = this.#client.then(run);
+    this.#busy++;
+    const work = this.#client.then((redis) => {
+      // A connection of our own that was let go while idle (see clientOptions) is made again.
+      if (this.#own === redis && redis.status === 'end') redis.connect().catch(() => {});
+      this.#holdOpen();
+      return run(redis);
+    });
     try {
       return await withTimeout(work, this.#timeoutMs, `redisStore: ${op}`);
     } catch (error) {
       work.catch(() => {}); // the late outcome of a timed-out call has nobody to report to
       throw error;
+    } finally {
+      this.#busy--;
+      this.#holdOpen();
     }
+  }
+
+  /** Our own connection's socket keeps the process alive exactly while calls are under way. */
+  #holdOpen(): void {
+    const socket = this.#own?.stream;
+    if (!socket || this.#closed) return;
+    if (this.#busy > 0) socket.ref();
+    else socket.unref();
   }
 
   /**
@@ -201,7 +236,7 @@ class RedisStore implements CacheStore {
   }
 }
 
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string, busy: () => boolean): Promise<Redis> {
   let RedisClient: typeof Redis;
   try {
     ({ Redis: RedisClient } = await import('ioredis'));
@@ -213,7 +248,7 @@ async function connect(url: string): Promise<Redis> {
       },
     );
   }
-  const redis = new RedisClient(url, CLIENT_OPTIONS);
+  const redis = new RedisClient(url, clientOptions(busy));
   redis.on('error', () => {}); // connection errors surface as rejected commands; don't crash the process
   return redis;
 }
@@ -226,23 +261,9 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The metadata stored before the body: everything of a StoredResponse but key and body. */
-type Meta = Pick<
-  StoredResponse,
-  'variant' | 'status' | 'headers' | 'varyHeaders' | 'requestTime' | 'responseTime'
->;
-
-/** Encodes an entry as `<metaLength>\n<meta JSON><body>` (the PUT script prepends `<seq>\n`). */
+/** Encodes an entry as `<metaLength>\n<meta JSON><body>` (the PUT script prepends `<seq>\n`); the JSON names the variant. */
 export function encodeEntry(entry: StoredResponse): Buffer {
-  const meta: Meta = {
-    variant: entry.variant,
-    status: entry.status,
-    headers: entry.headers,
-    varyHeaders: entry.varyHeaders,
-    requestTime: entry.requestTime,
-    responseTime: entry.responseTime,
-  };
-  const json = Buffer.from(JSON.stringify(meta));
+  const json = Buffer.from(JSON.stringify({ variant: entry.variant, ...metaOf(entry) }));
   const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
   return Buffer.concat([Buffer.from(`${json.length}\n`), json, body]);
 }
@@ -259,14 +280,11 @@ export function decodeEntry(key: string, value: Buffer): { seq: number; entry: S
   if (seq === undefined || metaLength === undefined) return undefined;
   const metaEnd = lengthEnd + 1 + metaLength;
   if (metaEnd > value.length) return undefined;
-  let meta: Meta;
-  try {
-    meta = JSON.parse(value.toString('utf8', lengthEnd + 1, metaEnd)) as Meta;
-  } catch {
-    return undefined;
-  }
-  if (!isMeta(meta)) return undefined;
-  return { seq, entry: { key, ...meta, body: value.subarray(metaEnd) } };
+  const meta = parseMeta(value.toString('utf8', lengthEnd + 1, metaEnd));
+  if (meta === undefined || typeof meta.variant !== 'string') return undefined;
+  const { variant, status, headers, varyHeaders, requestTime, responseTime } = meta;
+  const body = value.subarray(metaEnd);
+  return { seq, entry: { key, variant, status, headers, varyHeaders, body, requestTime, responseTime } };
 }
 
 /** A non-negative decimal in value[start, end), or undefined. */
@@ -279,18 +297,4 @@ function decimal(value: Buffer, start: number, end: number): number | undefined 
     n = n * 10 + d;
   }
   return n;
-}
-
-function isMeta(meta: unknown): meta is Meta {
-  if (typeof meta !== 'object' || meta === null) return false;
-  const m = meta as Record<string, unknown>;
-  return (
-    typeof m.variant === 'string' &&
-    typeof m.status === 'number' &&
-    Array.isArray(m.headers) &&
-    typeof m.varyHeaders === 'object' &&
-    m.varyHeaders !== null &&
-    typeof m.requestTime === 'number' &&
-    typeof m.responseTime === 'number'
-  );
 }

@@ -1,18 +1,27 @@
 /**
  * A persistent cache store in one SQLite file, with Node's built-in `node:sqlite` (no native build).
  *
- * - WAL mode and `synchronous=NORMAL`: readers never wait for the writer, commits do not fsync each time.
- * - Writes are off the hot path: `put` queues the entry and every put of one turn of the event loop is written in
- *   a single transaction on `setImmediate`; reads see queued entries at once. A read only records its access
- *   for LRU, written with the next batch or within TOUCH_DELAY_MS, so a stream of hits makes few write
- *   transactions.
- * - `maxBytes` bounds the file's payload: least-recently-used variants are evicted after each batch.
+ * - WAL mode and `synchronous=NORMAL`: readers never wait for the writer, commits do not fsync each time; the WAL
+ *   is checkpointed every ~4 MB and cut back to 8 MiB after a checkpoint (sqlite-schema.ts).
+ * - Writes are off the hot path and come in small transactions: `put` queues the entry, and queued puts are
+ *   written on `setImmediate`, at most BATCH_PUTS entries or BATCH_BYTES bytes per transaction; reads see queued
+ *   entries at once. SQLite runs synchronously, so keeping every transaction small keeps the event loop moving.
+ * - Approximate LRU with bounded touches: a hit records the entry's access time, written with the next
+ *   transaction (or within TOUCH_DELAY_MS), at most BATCH_TOUCHES per transaction and at most once per
+ *   TOUCH_INTERVAL_MS per entry; past MAX_PENDING_TOUCHES waiting, further hits are not recorded.
+ * - `maxBytes` bounds the payload: once a transaction takes the total above it, the least recently used entries
+ *   are evicted, EVICT_STEP per transaction, down to a low-water mark a little below it, so that the next puts
+ *   find room without evicting again. Eviction reads sizes and access times from an index, never a body.
  * - Leases live in the file too, so several processes sharing it revalidate a key one at a time.
  * - A corrupt, locked or unwritable file never throws synchronously: every method returns a rejected promise,
- *   which the client turns into a fall-through to the origin.
+ *   which the client turns into a fall-through to the origin. A row that does not decode is a miss, and goes.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import type { CacheStore, StoredResponse } from '../store.ts';
+import { metaOf, parseMeta } from './meta.ts';
+import { openSchema, type Statements } from './sqlite-schema.ts';
 
 export interface SqliteStoreOptions {
   /** Upper bound on stored bytes (bodies + metadata); least-recently-used variants go first. Default 256 MiB. */
@@ -25,69 +34,47 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
-const SCHEMA_VERSION = 1;
-/** Longest a recorded access (for LRU) waits before it is written, when no put comes along. */
+/** Most puts, and bytes of bodies, written in one transaction (one put larger than that goes alone). */
+const BATCH_PUTS = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Most recorded accesses written in one transaction, and waiting to be. */
+const BATCH_TOUCHES = 256;
+const MAX_PENDING_TOUCHES = 4096;
+/** An entry's access is written at most once per interval: between two writes it only grows more recent. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Longest a recorded access waits before it is written, when no put comes along. */
 const TOUCH_DELAY_MS = 250;
+/** Most entries evicted in one transaction. */
+const EVICT_STEP = 128;
+/** Eviction goes this far below maxBytes: a 32nd of it, at most 4 MiB. */
+const lowWaterMark = (maxBytes: number) => maxBytes - Math.min(maxBytes / 32, 4 * 1024 * 1024);
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS entries (
-  key TEXT NOT NULL,
-  variant TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  body BLOB NOT NULL,
-  size INTEGER NOT NULL,
-  atime INTEGER NOT NULL,
-  PRIMARY KEY (key, variant)
-);
-CREATE INDEX IF NOT EXISTS entries_atime ON entries (atime);
-CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
-INSERT OR IGNORE INTO usage (id, bytes) VALUES (0, 0);
-CREATE TRIGGER IF NOT EXISTS entries_added AFTER INSERT ON entries
-  BEGIN UPDATE usage SET bytes = bytes + NEW.size WHERE id = 0; END;
-CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries
-  BEGIN UPDATE usage SET bytes = bytes - OLD.size WHERE id = 0; END;
-CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
-`;
-
-/** The metadata column: everything of a StoredResponse but key, variant and body. */
-type Meta = Pick<StoredResponse, 'status' | 'headers' | 'varyHeaders' | 'requestTime' | 'responseTime'>;
-
-interface Statements {
-  select: StatementSync;
-  insert: StatementSync;
-  deleteVariant: StatementSync;
-  deleteKey: StatementSync;
-  countPrefix: StatementSync;
-  deletePrefix: StatementSync;
-  touch: StatementSync;
-  usage: StatementSync;
-  evict: StatementSync;
-  takeLease: StatementSync;
-  releaseLease: StatementSync;
-  dropExpiredLeases: StatementSync;
-}
-
-/** An entry waiting for the next batch, with its metadata column already encoded. */
+/** An entry waiting to be written, with its metadata column already encoded. */
 interface Queued {
   entry: StoredResponse;
   meta: string;
   size: number;
 }
 
-/** The next write transaction: settled when it commits or fails. */
+/** One queued write of a variant: an entry, or its removal (`queued` null). Compared by identity. */
+interface Write {
+  key: string;
+  variant: string;
+  queued: Queued | null;
+}
+
+/** The writes of one transaction, and its promise, settled when it commits or fails. */
 interface Batch {
+  writes: Write[];
+  bytes: number;
   promise: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
-  immediate?: NodeJS.Immediate | undefined;
-  timer?: NodeJS.Timeout | undefined;
 }
 
-/** Queued writes of one key: variant → entry to store, or null to remove that variant. */
-type PendingVariants = Map<string, Queued | null>;
-
 /**
- * Opens (lazily, on first use) a SQLite cache store at `path`.
+ * Opens (lazily, on first use) a SQLite cache store at `path`, creating its directory now if it is missing
+ * (throws when that is impossible, e.g. a parent is a file or not writable).
  *
  * @example
  * import { createFetch, sqliteStore } from 'etagkit/client';
@@ -106,9 +93,16 @@ class SqliteStore implements CacheStore {
   #db: DatabaseSync | undefined;
   #sql: Statements | undefined;
   #closed = false;
-  #pending = new Map<string, PendingVariants>();
-  #touched = new Map<string, number>();
-  #batch: Batch | undefined;
+  /** The latest queued write of each key and variant: what a read sees before it is in the file. */
+  #pending = new Map<string, Map<string, Write>>();
+  #batches: Batch[] = [];
+  /** Recorded accesses not yet written (entry id → access time), oldest first. */
+  #touched = new Map<number, number>();
+  /** When each recently touched entry's access was last recorded (bounded; cleared when full). */
+  #recorded = new Map<number, number>();
+  #evicting = false;
+  #immediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #leases = new Map<string, string>();
   #clock = 0;
 
@@ -118,22 +112,39 @@ class SqliteStore implements CacheStore {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 100;
     if (!(this.#maxBytes > 0))
       throw new RangeError(`sqliteStore: maxBytes must be > 0, got ${options.maxBytes}`);
+    if (path !== ':memory:' && path !== '') {
+      // SQLite creates the file but not its directory; a store that could never open would only miss.
+      const dir = dirname(path);
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw new Error(
+          `sqliteStore(${path}): cannot create the directory ${dir}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
   }
 
   async get(key: string): Promise<StoredResponse[]> {
     const sql = this.#open();
     const queued = this.#pending.get(key);
-    const rows = sql.select.all(key) as { variant: string; meta: string; body: Uint8Array }[];
+    const rows = sql.select.all(key) as { id: number; variant: string; meta: string; body: Uint8Array }[];
     const found: StoredResponse[] = [];
     if (queued) {
       // Queued puts are newer than anything in the file; the latest put is last in the map.
-      for (const q of [...queued.values()].reverse()) if (q) found.push(q.entry);
+      for (const write of [...queued.values()].reverse()) if (write.queued) found.push(write.queued.entry);
     }
     for (const row of rows) {
       if (queued?.has(row.variant)) continue;
-      found.push(fromRow(key, row));
+      const entry = fromRow(key, row);
+      if (!entry) {
+        this.#queue({ key, variant: row.variant, queued: null }); // not written by this store: a miss, and it goes
+        continue;
+      }
+      found.push(entry);
+      this.#touch(row.id);
     }
-    if (rows.length > 0) this.#touch(key);
     // Newest response first; the sort is stable, so equal times stay in put order (latest first).
     return found.sort(newestFirst);
   }
@@ -144,29 +155,22 @@ class SqliteStore implements CacheStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    let queued = this.#pending.get(entry.key);
-    if (!queued) {
-      queued = new Map();
-      this.#pending.set(entry.key, queued);
-    }
-    const meta = encodeMeta(entry);
+    const meta = JSON.stringify(metaOf(entry));
     const size = entry.body.byteLength + meta.length + entry.key.length + entry.variant.length;
-    queued.delete(entry.variant); // re-insert so that map order stays "oldest put first"
     // An entry that alone exceeds maxBytes is not kept; it still replaces (removes) the older variant.
-    queued.set(entry.variant, size > this.#maxBytes ? null : { entry, meta, size });
-    return this.#schedule(true);
+    const queued = size > this.#maxBytes ? null : { entry, meta, size };
+    return this.#queue({ key: entry.key, variant: entry.variant, queued });
   }
 
   async delete(key: string): Promise<void> {
     const sql = this.#open();
-    this.#pending.delete(key);
-    this.#touched.delete(key);
+    this.#pending.delete(key); // queued writes of the key are skipped when their batch runs
     sql.deleteKey.run(key);
   }
 
   async deletePrefix(prefix: string): Promise<number> {
     const sql = this.#open();
-    this.#runBatch(); // queued writes first, so that they are purged too
+    while (this.#batches.length) this.#step(); // queued writes first, so that they are purged too
     const { n } = sql.countPrefix.get(prefix) as { n: number };
     sql.deletePrefix.run(prefix);
     return Number(n);
@@ -190,11 +194,15 @@ class SqliteStore implements CacheStore {
     sql.releaseLease.run(key, token);
   }
 
+  /** Writes everything queued and finishes eviction, then closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearImmediate(this.#immediate);
+    clearTimeout(this.#timer);
     try {
-      this.#runBatch();
+      while (this.#db && (this.#batches.length || this.#touched.size || this.#evicting)) this.#step();
+      this.#db?.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } finally {
       this.#db?.close();
       this.#db = undefined;
@@ -208,32 +216,58 @@ class SqliteStore implements CacheStore {
     if (this.#sql) return this.#sql;
     const db = new (sqlite().DatabaseSync)(this.#path);
     try {
-      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.#busyTimeoutMs))}`);
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = NORMAL');
-      const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-      if (version > SCHEMA_VERSION) {
-        throw new Error(
-          `sqliteStore(${this.#path}): schema version ${version} is newer than this etagkit understands ` +
-            `(${SCHEMA_VERSION}); use a newer etagkit or another file`,
-        );
-      }
-      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
-      this.#sql = prepare(db);
+      this.#sql = openSchema(db, this.#path, this.#busyTimeoutMs);
       this.#db = db;
       return this.#sql;
     } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
       db.close();
       throw withPath(error, this.#path);
     }
   }
 
-  /** Records an access for LRU; written with the next batch. */
-  #touch(key: string): void {
-    this.#touched.delete(key);
-    this.#touched.set(key, this.#tick());
-    void this.#schedule(false);
+  /** Queues one write in the last batch that has room, or a new one; resolves when its transaction commits. */
+  #queue(write: Write): Promise<void> {
+    let variants = this.#pending.get(write.key);
+    if (!variants) {
+      variants = new Map();
+      this.#pending.set(write.key, variants);
+    }
+    variants.delete(write.variant); // re-insert so that map order stays "oldest put first"
+    variants.set(write.variant, write);
+    const bytes = write.queued?.size ?? 0;
+    let batch = this.#batches.at(-1);
+    if (
+      !batch ||
+      batch.writes.length >= BATCH_PUTS ||
+      (batch.bytes > 0 && batch.bytes + bytes > BATCH_BYTES)
+    ) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => {}); // a removal queued by a read has no caller to report to
+      batch = { writes: [], bytes: 0, promise, resolve, reject };
+      this.#batches.push(batch);
+    }
+    batch.writes.push(write);
+    batch.bytes += bytes;
+    this.#schedule(true);
+    return batch.promise;
+  }
+
+  /** Records an access to entry `id` for LRU, unless it was recorded recently or too many are waiting. */
+  #touch(id: number): void {
+    const now = Date.now();
+    const last = this.#recorded.get(id);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    if (this.#touched.size >= MAX_PENDING_TOUCHES && !this.#touched.has(id)) return;
+    if (this.#recorded.size >= 16 * MAX_PENDING_TOUCHES) this.#recorded.clear();
+    this.#recorded.set(id, now);
+    this.#touched.delete(id);
+    this.#touched.set(id, this.#tick());
+    this.#schedule(false);
   }
 
   /** A strictly increasing access clock, in µs since the epoch so that processes sharing the file agree. */
@@ -243,73 +277,81 @@ class SqliteStore implements CacheStore {
   }
 
   /**
-   * Promise of the next batch commit. Puts (`urgent`) are written on the next turn of the event loop; a batch
-   * of touches alone waits up to TOUCH_DELAY_MS (without keeping the process alive) for company.
+   * Runs a transaction soon: on the next turn of the event loop for puts and eviction (`urgent`), within
+   * TOUCH_DELAY_MS (without keeping the process alive) for recorded accesses alone.
    */
-  #schedule(urgent: boolean): Promise<void> {
-    let batch = this.#batch;
-    if (!batch) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
+  #schedule(urgent: boolean): void {
+    if (this.#immediate || this.#closed) return;
+    if (urgent) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#immediate = setImmediate(() => {
+        this.#immediate = undefined;
+        this.#step();
       });
-      promise.catch(() => {}); // touches alone have no caller to report to
-      batch = { promise, resolve, reject };
-      this.#batch = batch;
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#step();
+      }, TOUCH_DELAY_MS).unref();
     }
-    if (urgent && !batch.immediate) {
-      clearTimeout(batch.timer);
-      batch.timer = undefined;
-      batch.immediate = setImmediate(() => this.#runBatch());
-    } else if (!urgent && !batch.immediate && !batch.timer) {
-      batch.timer = setTimeout(() => this.#runBatch(), TOUCH_DELAY_MS).unref();
-    }
-    return batch.promise;
   }
 
-  /** Writes the queued batch, if any (close() writes it early), and settles its promise. */
-  #runBatch(): void {
-    const batch = this.#batch;
-    if (!batch) return;
-    this.#batch = undefined;
-    clearTimeout(batch.timer);
-    clearImmediate(batch.immediate);
+  /**
+   * One transaction: the first queued batch, up to BATCH_TOUCHES recorded accesses, and up to EVICT_STEP evicted
+   * entries when the store is above maxBytes (or still on its way down to the low-water mark). Schedules the
+   * next one while work remains.
+   */
+  #step(): void {
+    const batch = this.#batches.shift();
     try {
-      this.#flush();
-      batch.resolve();
+      this.#write(batch?.writes ?? []);
+      batch?.resolve();
     } catch (error) {
-      batch.reject(withPath(error, this.#path));
+      batch?.reject(withPath(error, this.#path));
     }
+    if (this.#batches.length || this.#evicting) this.#schedule(true);
+    else if (this.#touched.size) this.#schedule(false);
   }
 
-  /** Writes queued puts and touches in one transaction, then evicts down to maxBytes. */
-  #flush(): void {
-    const pending = this.#pending;
-    const touched = this.#touched;
-    this.#pending = new Map();
-    this.#touched = new Map();
+  #write(writes: Write[]): void {
     const sql = this.#sql;
     const db = this.#db;
     if (!sql || !db) return; // never opened: put() opens first, so nothing can be queued
+    const touches: [number, number][] = [];
+    for (const touch of this.#touched) {
+      if (touches.length >= BATCH_TOUCHES) break;
+      touches.push(touch);
+    }
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const [key, variants] of pending) {
-        for (const [variant, q] of variants) {
-          sql.deleteVariant.run(key, variant);
-          if (q) sql.insert.run(key, variant, q.meta, q.entry.body, q.size, touched.get(key) ?? this.#tick());
-        }
-        touched.delete(key);
+      for (const write of writes) {
+        const variants = this.#pending.get(write.key);
+        if (variants?.get(write.variant) !== write) continue; // replaced by a later write, or deleted
+        variants.delete(write.variant);
+        if (variants.size === 0) this.#pending.delete(write.key);
+        sql.deleteVariant.run(write.key, write.variant);
+        const q = write.queued;
+        if (!q) continue;
+        const { lastInsertRowid } = sql.insert.run(write.key, write.variant, q.meta, q.entry.body);
+        sql.insertLru.run(lastInsertRowid, this.#tick(), q.size);
       }
-      for (const [key, atime] of touched) sql.touch.run(atime, key);
+      for (const [id, atime] of touches) sql.touch.run(atime, id);
       sql.dropExpiredLeases.run(Date.now()); // leases of holders that never released them
-      const { bytes } = sql.usage.get() as { bytes: number };
-      if (bytes > this.#maxBytes) sql.evict.run(this.#maxBytes);
+      let { bytes } = sql.usage.get() as { bytes: number };
+      if (bytes > this.#maxBytes) this.#evicting = true;
+      if (this.#evicting) {
+        const low = lowWaterMark(this.#maxBytes);
+        sql.evict.run({ most: EVICT_STEP, bytes: bytes - low });
+        ({ bytes } = sql.usage.get() as { bytes: number });
+        this.#evicting = bytes > low;
+      }
       db.exec('COMMIT');
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw error;
+    } finally {
+      for (const [id] of touches) this.#touched.delete(id); // written, or lost with a failed transaction
     }
   }
 }
@@ -329,56 +371,28 @@ function sqlite(): typeof import('node:sqlite') {
   return module;
 }
 
-function prepare(db: DatabaseSync): Statements {
-  return {
-    select: db.prepare('SELECT variant, meta, body FROM entries WHERE key = ? ORDER BY rowid DESC'),
-    insert: db.prepare(
-      'INSERT INTO entries (key, variant, meta, body, size, atime) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    deleteVariant: db.prepare('DELETE FROM entries WHERE key = ? AND variant = ?'),
-    deleteKey: db.prepare('DELETE FROM entries WHERE key = ?'),
-    countPrefix: db.prepare(
-      'SELECT COUNT(DISTINCT key) AS n FROM entries WHERE substr(key, 1, length(?1)) = ?1',
-    ),
-    deletePrefix: db.prepare('DELETE FROM entries WHERE substr(key, 1, length(?1)) = ?1'),
-    touch: db.prepare('UPDATE entries SET atime = ? WHERE key = ?'),
-    usage: db.prepare('SELECT bytes FROM usage WHERE id = 0'),
-    // Keep the most recently used rows whose sizes add up to at most maxBytes; delete the rest.
-    evict: db.prepare(
-      `DELETE FROM entries WHERE rowid IN (
-         SELECT rowid FROM (
-           SELECT rowid, SUM(size) OVER (ORDER BY atime DESC, rowid DESC) AS running FROM entries
-         ) WHERE running > ?)`,
-    ),
-    // Take the lease when nobody holds it or the holder's lease has expired.
-    takeLease: db.prepare(
-      `INSERT INTO leases (key, token, expires) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires = excluded.expires
-       WHERE leases.expires <= ?`,
-    ),
-    releaseLease: db.prepare('DELETE FROM leases WHERE key = ? AND token = ?'),
-    dropExpiredLeases: db.prepare('DELETE FROM leases WHERE expires <= ?'),
-  };
-}
-
 function newestFirst(a: StoredResponse, b: StoredResponse): number {
   return b.responseTime - a.responseTime;
 }
 
-function encodeMeta(entry: StoredResponse): string {
-  const meta: Meta = {
-    status: entry.status,
-    headers: entry.headers,
-    varyHeaders: entry.varyHeaders,
-    requestTime: entry.requestTime,
-    responseTime: entry.responseTime,
+/** The entry in a row, or undefined when its metadata is not what this store writes. */
+function fromRow(
+  key: string,
+  row: { variant: string; meta: string; body: Uint8Array },
+): StoredResponse | undefined {
+  const meta = parseMeta(row.meta);
+  if (meta === undefined) return undefined;
+  const { status, headers, varyHeaders, requestTime, responseTime } = meta;
+  return {
+    key,
+    variant: row.variant,
+    status,
+    headers,
+    varyHeaders,
+    body: row.body,
+    requestTime,
+    responseTime,
   };
-  return JSON.stringify(meta);
-}
-
-function fromRow(key: string, row: { variant: string; meta: string; body: Uint8Array }): StoredResponse {
-  const meta = JSON.parse(row.meta) as Meta;
-  return { key, variant: row.variant, ...meta, body: row.body };
 }
 
 /** SQLite's messages ("file is not a database", "database is locked") do not name the file: add it. */
