@@ -3,6 +3,7 @@
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
 import { readFile } from 'node:fs/promises';
+import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
@@ -121,7 +122,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (!listed.has(watch.definition.url) && !watch.paused) await monitor.pause(watch.definition.url);
     report(monitor, json);
     if (once) return await runOnce(monitor, parsed.watches.length, json);
-    console.error(`watching ${parsed.watches.length} URLs; history in ${monitorOptions.db}`);
+    console.error(`watching ${parsed.watches.length} URLs; history in ${historyName(monitorOptions.db)}`);
     await monitor.start();
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -212,10 +213,6 @@ function settle(argv: string[]) {
   if (positionals.length !== 1)
     throw new UsageError(
       positionals.length === 0 ? 'which URL file? expected one' : 'expected exactly one URL file',
-    );
-  if (values.db.startsWith('postgres://') || values.db.startsWith('postgresql://'))
-    throw new UsageError(
-      'a PostgreSQL history is not available in this version; give --db a SQLite file path',
     );
   const intervalMs = parseDuration(values.interval, '--interval');
   if (intervalMs < 1000)

@@ -13,13 +13,17 @@ export {
 export { defineWatch, type WatchDefaults, WatchDefinitionError, type WatchInput } from './definition.ts';
 export { type JsonChange, jsonDiff, type SnapshotDiff, textDiff } from './diff.ts';
 export { classify, type Extracted, extract } from './extract.ts';
+export { openHistory } from './history/open.ts';
+export { type PostgresHistoryOptions, postgresHistory } from './history/postgres.ts';
 export { type SqliteHistoryOptions, sqliteHistory } from './history/sqlite.ts';
 export {
   type CheckCommit,
+  type FleetHistoryStore,
   HistoryError,
   type HistoryStore,
   initialState,
   type OutboxEntry,
+  type QueuedCheck,
   type RetentionPolicy,
   type Snapshot,
   type VersionRef,
