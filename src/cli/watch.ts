@@ -9,9 +9,12 @@ import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { FLEET_OPTIONS, FLEET_USAGE, fleetCommand, settleFleet } from './watch-fleet.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
 
 const USAGE = `usage: etagkit watch <urls-file> [options]
+       etagkit watch <urls-file> --redis URL --db postgres://… [--scheduler-only] [options]
+       etagkit watch --redis URL --db postgres://… --worker [--concurrency N] [options]
        etagkit watch history <url> [--db PATH] [--limit 50] [--json]
        etagkit watch diff <url> [FROM [TO]] [--db PATH] [--json]
        etagkit watch stats [--db PATH] [--json]
@@ -21,7 +24,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   (interval, min-interval, max-interval, header, selector, pointer, ignore, whitespace=collapse|keep,
    adaptive, respect-cache-headers)
 
-  --db PATH                 the history, a SQLite file (default ${DEFAULT_DB})
+  --db PATH|URL             the history: a SQLite file (default ${DEFAULT_DB}) or postgres://…
   --once                    check every URL once, then exit
   --json                    print one JSON object per check on stdout
   --interval D              time between checks of a URL (default 5m)
@@ -40,7 +43,8 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --exec CMD                run CMD for every change, alert and recovery, the event as JSON on stdin (repeatable)
   --alert-after N           consecutive failures that raise an alert (default 3)
   --keep-checks N           checks kept per URL (default 1000)
-  --keep-days N             days of checks kept (default 90)`;
+  --keep-days N             days of checks kept (default 90)
+${FLEET_USAGE}`;
 
 const OPTIONS = {
   db: { type: 'string', default: DEFAULT_DB },
@@ -63,6 +67,7 @@ const OPTIONS = {
   'alert-after': { type: 'string', default: '3' },
   'keep-checks': { type: 'string', default: '1000' },
   'keep-days': { type: 'string', default: '90' },
+  ...FLEET_OPTIONS,
 } as const;
 
 /** How long `--once` waits for pending notifications before it exits (they stay in the outbox for next time). */
@@ -82,7 +87,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { file, once, json, monitorOptions } = settings;
+  const { once, json, monitorOptions, fleet } = settings;
+  if (fleet) return fleetCommand(settings.file, monitorOptions, fleet, (event) => printCheck(event, json));
+  const file = settings.file!; // one URL file, checked by settle()
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -159,15 +166,17 @@ async function runOnce(monitor: Monitor, total: number, json: boolean): Promise<
 
 /** Prints checks as they are committed: every check as JSON, or changes and errors as readable lines. */
 function report(monitor: Monitor, json: boolean): void {
-  monitor.on('check', (event) => {
-    if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
-    else if (event.status !== 'unchanged') process.stdout.write(`${describe(event)}\n`);
-  });
+  monitor.on('check', (event) => printCheck(event, json));
   monitor.on('alert', (event) => console.error(`alert: ${event.url} keeps failing: ${event.error}`));
   monitor.on('recovered', (event) => console.error(`recovered: ${event.url} answers again`));
   monitor.on('fault', ({ source, target, message, final }) =>
     console.error(`${source} ${final ? 'given up' : 'failed'}: ${target}: ${message}`),
   );
+}
+
+function printCheck(event: CheckEvent, json: boolean): void {
+  if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
+  else if (event.status !== 'unchanged') process.stdout.write(`${describe(event)}\n`);
 }
 
 function describe(event: CheckEvent): string {
@@ -210,7 +219,8 @@ class Progress {
 function settle(argv: string[]) {
   const { values, positionals } = parseOptions(argv, OPTIONS);
   if (values.help) return 'help' as const;
-  if (positionals.length !== 1)
+  const fleet = settleFleet(values, positionals.length);
+  if (!fleet && positionals.length !== 1)
     throw new UsageError(
       positionals.length === 0 ? 'which URL file? expected one' : 'expected exactly one URL file',
     );
@@ -231,7 +241,8 @@ function settle(argv: string[]) {
     }
   }
   return {
-    file: positionals[0]!,
+    file: positionals[0],
+    fleet,
     once: values.once,
     json: values.json,
     monitorOptions: {

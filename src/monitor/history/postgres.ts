@@ -434,6 +434,16 @@ class PostgresHistory implements FleetHistoryStore {
     );
   }
 
+  async pauseUnlisted(urls: readonly string[]): Promise<number> {
+    const rows = await this.#query(
+      `WITH u AS (UPDATE ${this.#s}.watches SET paused = true WHERE NOT paused AND NOT (url = ANY ($1::text[]))
+         RETURNING id), ${this.#bump('EXISTS (SELECT 1 FROM u)')}
+       SELECT id FROM u`,
+      [urls],
+    );
+    return rows.length;
+  }
+
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient | undefined;
     try {

@@ -122,6 +122,8 @@ export interface FleetHistoryStore extends HistoryStore {
   markQueued(checks: readonly QueuedCheck[]): Promise<void>;
   /** Unpaused watches whose due time is before `before`, queued or not, earliest first. */
   overdueChecks(before: number, limit: number): Promise<QueuedCheck[]>;
+  /** Pauses every watch whose URL is not in `urls` (the watch file is the watch list); resolves how many. */
+  pauseUnlisted(urls: readonly string[]): Promise<number>;
 }
 
 /** A history that cannot be opened or written: the message says which file and what to do. */
