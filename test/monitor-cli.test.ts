@@ -157,7 +157,11 @@ test('usage errors exit 2 with the usage; runtime errors exit 1', async () => {
     [['watch', 'x.txt', '--max-body', 'lots'], 2, /--max-body must be a size/],
     [['watch', join(dir, 'nope.txt')], 1, /cannot read .*nope\.txt.*ENOENT/],
     [['watch', 'history', 'http://x/', '--db', join(dir, 'none.db')], 1, /no history at/],
-    [['watch', 'stats', '--db', 'postgres://u:pw@127.0.0.1:1/x'], 1, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/x/],
+    [
+      ['watch', 'stats', '--db', 'postgres://u:pw@127.0.0.1:1/x'],
+      1,
+      /cannot reach PostgreSQL at 127\.0\.0\.1:1\/x/,
+    ],
   ];
   for (const [args, code, message] of cases) {
     const run = await runCli(args);
