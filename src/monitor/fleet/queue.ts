@@ -76,12 +76,13 @@ export async function connectRedis(Redis: Modules['Redis'], url: string): Promis
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  probe.on('error', () => {});
+  let cause: { code?: string; message?: string } | undefined;
+  probe.on('error', (error) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    const e = error as { code?: string; message?: string };
+    const e = cause ?? (error as { code?: string; message?: string });
     throw new HistoryError(
       `cannot reach Redis at ${redisName(url)} (${e.code ?? e.message}); start it or check --redis`,
     );
