@@ -13,6 +13,9 @@ export {
 export { defineWatch, type WatchDefaults, WatchDefinitionError, type WatchInput } from './definition.ts';
 export { type JsonChange, jsonDiff, type SnapshotDiff, textDiff } from './diff.ts';
 export { classify, type Extracted, extract } from './extract.ts';
+export { FleetScheduler, type FleetSchedulerOptions } from './fleet/scheduler.ts';
+export { syncWatchSet } from './fleet/watch-set.ts';
+export { FleetWorker, type FleetWorkerEvents, type FleetWorkerOptions } from './fleet/worker.ts';
 export { openHistory } from './history/open.ts';
 export { type PostgresHistoryOptions, postgresHistory } from './history/postgres.ts';
 export { type SqliteHistoryOptions, sqliteHistory } from './history/sqlite.ts';
