@@ -141,8 +141,9 @@ export async function fleetCommand(
         targets: new Map(targets.map((t) => [targetKey(t), t])),
         retention: { maxChecks: 1000, maxAgeMs: 90 * 86_400_000, ...options.retention },
       });
-      scheduler.onFault = ({ source, target, message, final }) =>
-        console.error(`${source} ${final ? 'given up' : 'failed'}: ${target}: ${message}`);
+      scheduler.on('fault', ({ source, target, message, final }) =>
+        console.error(`${source} ${final ? 'given up' : 'failed'}: ${target}: ${message}`),
+      );
       await scheduler.start();
       console.error(`scheduling ${watched} URLs (${paused} no longer listed, paused); ${where}`);
     }

@@ -81,8 +81,8 @@ export class HostLimit {
   readonly #options: HostLimitOptions;
   /** Local waiters per host, first in first served; the head asks Redis. */
   readonly #waiting = new Map<string, (() => void)[]>();
-  /** Redis round trips made (for the benchmark). */
-  roundTrips = 0;
+  /** The head waiter of a host, woken early by a local release. */
+  readonly #nudge = new Map<string, () => void>();
 
   constructor(redis: Redis, options: HostLimitOptions) {
     this.#options = options;
@@ -112,7 +112,6 @@ export class HostLimit {
       await myTurn;
       const token = randomUUID();
       for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-        this.roundTrips++;
         const wait = await this.#redis.acquireHost(
           this.#key(host, 'slots'),
           this.#key(host, 'rate'),
@@ -142,20 +141,15 @@ export class HostLimit {
     }
   }
 
-  /** The head waiter of a host, woken early by a local release. */
-  readonly #nudge = new Map<string, () => void>();
-
   #slot(host: string, token: string): HostSlot {
     const key = this.#key(host, 'slots');
     const renew = setInterval(() => {
-      this.roundTrips++;
       this.#redis.renewHost(key, token, LEASE_MS).catch(() => {});
     }, LEASE_MS / 3);
     renew.unref();
     return {
       release: async () => {
         clearInterval(renew);
-        this.roundTrips++;
         await this.#redis.zrem(key, token).catch(() => {}); // Redis gone: the lease runs out by itself
         this.#nudge.get(host)?.();
       },
@@ -166,7 +160,6 @@ export class HostLimit {
   async pause(host: string, untilMs: number): Promise<void> {
     const ms = Math.round(untilMs - Date.now());
     if (ms <= 0) return;
-    this.roundTrips++;
     await this.#redis.pauseHost(this.#key(host, 'pause'), ms);
   }
 }

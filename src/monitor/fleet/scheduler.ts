@@ -12,6 +12,7 @@
  * It also applies retention and delivers notifications: the workers write them to the outbox with the targets the
  * scheduler gave their jobs, and the scheduler, which has the webhooks and commands, sends them.
  */
+import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Agent } from 'undici';
@@ -43,7 +44,7 @@ const STUCK_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
-export class FleetScheduler {
+export class FleetScheduler extends EventEmitter<FleetSchedulerEvents> {
   readonly #options: FleetSchedulerOptions;
   readonly #now: () => number;
   readonly #dispatcher: Agent;
@@ -54,11 +55,8 @@ export class FleetScheduler {
   #lastSweep = 0;
   #lastPrune = 0;
   #stopped = false;
-  /** Checks enqueued by this scheduler (counted for the benchmark and the start-up line). */
-  enqueued = 0;
-  onFault: (fault: FleetSchedulerEvents['fault'][0]) => void = () => {};
-
   constructor(options: FleetSchedulerOptions) {
+    super();
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#dispatcher = createDispatcher({ connections: 4, timeoutMs: 10_000 });
@@ -68,8 +66,12 @@ export class FleetScheduler {
       dispatcher: this.#dispatcher,
       now: this.#now,
       ...options.notify,
-      onFailure: (target, message, final) => this.onFault({ source: 'notification', target, message, final }),
+      onFailure: (target, message, final) => this.#fault({ source: 'notification', target, message, final }),
     });
+  }
+
+  #fault(fault: FleetSchedulerEvents['fault'][0]): void {
+    if (this.listenerCount('fault') > 0) this.emit('fault', fault);
   }
 
   async start(): Promise<void> {
@@ -79,7 +81,7 @@ export class FleetScheduler {
       prefix: this.#options.prefix,
     });
     this.#queue.on('error', (error) =>
-      this.onFault({ source: 'redis', target: 'queue', message: error.message, final: false }),
+      this.#fault({ source: 'redis', target: 'queue', message: error.message, final: false }),
     );
     await this.#queue.waitUntilReady();
     this.#loop();
@@ -89,7 +91,7 @@ export class FleetScheduler {
     if (this.#stopped) return;
     this.#running = this.tick()
       .catch((error: Error) =>
-        this.onFault({ source: 'history', target: 'schedule', message: error.message, final: false }),
+        this.#fault({ source: 'history', target: 'schedule', message: error.message, final: false }),
       )
       .finally(() => {
         this.#running = undefined;
@@ -106,7 +108,6 @@ export class FleetScheduler {
       const due = await store.dueChecks(now + LOOKAHEAD_MS, BATCH);
       await enqueue(this.#queue!, due, targets, now);
       await store.markQueued(due);
-      this.enqueued += due.length;
       if (due.length < BATCH || this.#stopped) break;
     }
     const now = this.#now();
