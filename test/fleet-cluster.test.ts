@@ -1,10 +1,14 @@
 /**
  * The fleet end to end, with real Redis and PostgreSQL: one scheduler and two worker processes over a local origin
  * of 2,000 URLs on four host names; one worker is killed with SIGKILL mid-pass. Every due check is recorded exactly
- * once, every change is detected, and the per-host limit holds across both workers (counted by the origin).
+ * once, every change is detected and notified, and the per-host limit holds across both workers (counted by the
+ * origin).
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -42,7 +46,30 @@ test('two workers and a scheduler, one worker killed mid-pass: every due check o
   const worker = ['--worker', ...common, '--concurrency', '8', '--per-host', String(PER_HOST)];
   const workerArgs = [...worker, '--stall-timeout', '2s', '--timeout', '5s', '--json'];
 
-  const scheduler = startWatch([file, '--scheduler-only', ...common, '--interval', `${INTERVAL_S}s`]);
+  // Notifications: the workers write them to the outbox, the scheduler (which has --webhook) sends them.
+  const delivered = new Set<string>();
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const event = JSON.parse(body) as { type: string; url: string; dueAt: number };
+      if (event.type === 'change') delivered.add(`${event.url} ${event.dueAt}`);
+      res.writeHead(204).end();
+    });
+  });
+  hook.listen(0, '127.0.0.1');
+  await once(hook, 'listening');
+  after(() => hook.close());
+  const webhook = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  const scheduler = startWatch([
+    file,
+    '--scheduler-only',
+    ...common,
+    '--interval',
+    `${INTERVAL_S}s`,
+    '--webhook',
+    webhook,
+  ]);
   processes.push(scheduler);
   await scheduler.printed(/scheduling 2000 URLs/);
   const [a, b] = [startWatch(workerArgs, { WORKER: 'a' }), startWatch(workerArgs, { WORKER: 'b' })];
@@ -88,6 +115,15 @@ test('two workers and a scheduler, one worker killed mid-pass: every due check o
         [new Date(changedAt).toISOString(), changed.map((i) => origin!.url(i))],
       )) === changed.length,
     60_000,
+  );
+  const changeRows = (await db.query(
+    `SELECT w.url, c.due_at FROM ${checks} c JOIN ${schema}.watches w ON w.id = c.watch_id
+     WHERE c.status = 'changed'`,
+  )) as { url: string; due_at: number }[];
+  await until(
+    'every change notified',
+    async () => changeRows.every((r) => delivered.has(`${r.url} ${r.due_at}`)),
+    20_000,
   );
   await Promise.all([scheduler.stop(), b.stop()]);
 
