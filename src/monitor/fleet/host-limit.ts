@@ -150,7 +150,7 @@ export class HostLimit {
     return {
       release: async () => {
         clearInterval(renew);
-        await this.#redis.zrem(key, token).catch(() => {}); // Redis gone: the lease runs out by itself
+        await this.#redis.zrem(key, token).catch(() => {}); // Redis away: sent when it is back (the lease ends anyway)
         this.#nudge.get(host)?.();
       },
     };
