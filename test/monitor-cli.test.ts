@@ -152,12 +152,16 @@ test('usage errors exit 2 with the usage; runtime errors exit 1', async () => {
     [['watch'], 2, /which URL file\? expected one/],
     [['watch', 'x.txt', '--colour'], 2, /unknown option --colour/],
     [['watch', 'x.txt', '--interval', 'soon'], 2, /--interval must be a duration such as 30s/],
-    [['watch', 'x.txt', '--db', 'postgres://localhost/x'], 2, /PostgreSQL history is not available/],
     [['watch', 'x.txt', '--min-interval', '1m'], 2, /need --adaptive/],
     [['watch', 'x.txt', '--webhook', 'ftp://x'], 2, /--webhook must be an http/],
     [['watch', 'x.txt', '--max-body', 'lots'], 2, /--max-body must be a size/],
     [['watch', join(dir, 'nope.txt')], 1, /cannot read .*nope\.txt.*ENOENT/],
     [['watch', 'history', 'http://x/', '--db', join(dir, 'none.db')], 1, /no history at/],
+    [
+      ['watch', 'stats', '--db', 'postgres://u:pw@127.0.0.1:1/x'],
+      1,
+      /cannot reach PostgreSQL at 127\.0\.0\.1:1\/x/,
+    ],
   ];
   for (const [args, code, message] of cases) {
     const run = await runCli(args);

@@ -6,7 +6,8 @@
  * The history is opened read-only: these commands can run beside a running `etagkit watch`.
  */
 import { existsSync } from 'node:fs';
-import { sqliteHistory } from '../monitor/history/sqlite.ts';
+import { historyName, openHistory } from '../monitor/history/open.ts';
+import { isPostgresUrl } from '../monitor/history/postgres.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { Monitor } from '../monitor/monitor.ts';
 import { parseCount, parseOptions, quote, UsageError } from './args.ts';
@@ -44,7 +45,7 @@ export async function historyCommand(name: string, argv: string[], usage: string
     console.log(usage);
     return 0;
   }
-  if (!existsSync(values.db)) {
+  if (!isPostgresUrl(values.db) && !existsSync(values.db)) {
     console.error(
       `etagkit watch ${name}: no history at ${quote(values.db)} (run etagkit watch first, or give --db)`,
     );
@@ -52,11 +53,12 @@ export async function historyCommand(name: string, argv: string[], usage: string
   }
   let monitor: Monitor | undefined;
   try {
-    const store = await sqliteHistory(values.db, { readOnly: true });
+    const store = await openHistory(values.db, { readOnly: true });
     monitor = new Monitor(store, { db: store }, true);
     const [url = ''] = positionals;
     if (name === 'history') {
-      if (!(await store.watch(url))) throw new HistoryError(`${url} is not in the history ${values.db}`);
+      if (!(await store.watch(url)))
+        throw new HistoryError(`${url} is not in the history ${historyName(values.db)}`);
       const checks = await monitor.history(url, { limit });
       if (values.json) for (const check of checks) console.log(JSON.stringify(check));
       else {

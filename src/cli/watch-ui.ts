@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { isLoopback } from '../monitor/dashboard/access.ts';
 import { createDashboard, type DashboardOptions } from '../monitor/dashboard/server.ts';
-import { sqliteHistory } from '../monitor/history/sqlite.ts';
+import { historyName, openHistory } from '../monitor/history/open.ts';
+import { isPostgresUrl } from '../monitor/history/postgres.ts';
+import type { HistoryStore } from '../monitor/history/store.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { parseHost, parsePort, quote, UsageError } from './args.ts';
 import { closeOnSignal, listen } from './listen.ts';
@@ -75,22 +77,22 @@ export async function startUi(
 
 /** `etagkit watch --ui PORT --db PATH` without a URL file: the history read-only, until SIGINT/SIGTERM. */
 export async function serveHistory(settings: UiSettings, db: string): Promise<number> {
-  if (!existsSync(db)) {
+  if (!isPostgresUrl(db) && !existsSync(db)) {
     console.error(
       `etagkit watch: no history at ${quote(db)} (run etagkit watch <urls-file> first, or give --db)`,
     );
     return 1;
   }
-  let store: Awaited<ReturnType<typeof sqliteHistory>>;
+  let store: HistoryStore;
   try {
-    store = await sqliteHistory(db, { readOnly: true });
+    store = await openHistory(db, { readOnly: true });
   } catch (error) {
     if (!(error instanceof HistoryError)) throw error;
     console.error(`etagkit watch: ${error.message}`);
     return 1;
   }
   try {
-    console.error(`showing the history ${db} read-only`);
+    console.error(`showing the history ${historyName(db)} read-only`);
     const started = await startUi(settings, { store });
     if ('error' in started) {
       console.error(`etagkit watch: ${started.error}`);

@@ -3,16 +3,20 @@
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
 import { readFile } from 'node:fs/promises';
+import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { FLEET_OPTIONS, FLEET_USAGE, fleetCommand, settleFleet } from './watch-fleet.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
 import { serveHistory, settleUi, startUi, UI_OPTIONS, UI_USAGE } from './watch-ui.ts';
 
 const USAGE = `usage: etagkit watch <urls-file> [options]
        etagkit watch --ui PORT [--db PATH]   (the dashboard over a history, read-only)
+       etagkit watch <urls-file> --redis URL --db postgres://… [--scheduler-only] [options]
+       etagkit watch --redis URL --db postgres://… --worker [--concurrency N] [options]
        etagkit watch history <url> [--db PATH] [--limit 50] [--json]
        etagkit watch diff <url> [FROM [TO]] [--db PATH] [--json]
        etagkit watch stats [--db PATH] [--json]
@@ -22,7 +26,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   (interval, min-interval, max-interval, header, selector, pointer, ignore, whitespace=collapse|keep,
    adaptive, respect-cache-headers)
 
-  --db PATH                 the history, a SQLite file (default ${DEFAULT_DB})
+  --db PATH|URL             the history: a SQLite file (default ${DEFAULT_DB}) or postgres://…
   --once                    check every URL once, then exit
   --json                    print one JSON object per check on stdout
   --interval D              time between checks of a URL (default 5m)
@@ -42,7 +46,8 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --alert-after N           consecutive failures that raise an alert (default 3)
   --keep-checks N           checks kept per URL (default 1000)
   --keep-days N             days of checks kept (default 90)
-${UI_USAGE}`;
+${UI_USAGE}
+${FLEET_USAGE}`;
 
 const OPTIONS = {
   db: { type: 'string', default: DEFAULT_DB },
@@ -66,6 +71,7 @@ const OPTIONS = {
   'keep-checks': { type: 'string', default: '1000' },
   'keep-days': { type: 'string', default: '90' },
   ...UI_OPTIONS,
+  ...FLEET_OPTIONS,
 } as const;
 
 /** How long `--once` waits for pending notifications before it exits (they stay in the outbox for next time). */
@@ -85,8 +91,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { file, once, json, monitorOptions, ui } = settings;
-  if (file === undefined) return serveHistory(ui!, monitorOptions.db);
+  const { once, json, monitorOptions, ui, fleet } = settings;
+  if (fleet) return fleetCommand(settings.file, monitorOptions, fleet, (event) => printCheck(event, json));
+  if (settings.file === undefined) return serveHistory(ui!, monitorOptions.db);
+  const file = settings.file;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -126,7 +134,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (!listed.has(watch.definition.url) && !watch.paused) await monitor.pause(watch.definition.url);
     report(monitor, json);
     if (once) return await runOnce(monitor, parsed.watches.length, json);
-    console.error(`watching ${parsed.watches.length} URLs; history in ${monitorOptions.db}`);
+    console.error(`watching ${parsed.watches.length} URLs; history in ${historyName(monitorOptions.db)}`);
     await monitor.start();
     const dashboard = ui && (await startUi(ui, { monitor }));
     if (dashboard && 'error' in dashboard) {
@@ -170,15 +178,17 @@ async function runOnce(monitor: Monitor, total: number, json: boolean): Promise<
 
 /** Prints checks as they are committed: every check as JSON, or changes and errors as readable lines. */
 function report(monitor: Monitor, json: boolean): void {
-  monitor.on('check', (event) => {
-    if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
-    else if (event.status !== 'unchanged') process.stdout.write(`${describe(event)}\n`);
-  });
+  monitor.on('check', (event) => printCheck(event, json));
   monitor.on('alert', (event) => console.error(`alert: ${event.url} keeps failing: ${event.error}`));
   monitor.on('recovered', (event) => console.error(`recovered: ${event.url} answers again`));
   monitor.on('fault', ({ source, target, message, final }) =>
     console.error(`${source} ${final ? 'given up' : 'failed'}: ${target}: ${message}`),
   );
+}
+
+function printCheck(event: CheckEvent, json: boolean): void {
+  if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
+  else if (event.status !== 'unchanged') process.stdout.write(`${describe(event)}\n`);
 }
 
 function describe(event: CheckEvent): string {
@@ -222,16 +232,17 @@ function settle(argv: string[]) {
   const { values, positionals } = parseOptions(argv, OPTIONS);
   if (values.help) return 'help' as const;
   const ui = settleUi(values);
-  if (positionals.length > 1 || (positionals.length === 0 && !ui))
+  const fleet = settleFleet(values, positionals.length);
+  if (ui && fleet)
+    throw new UsageError(
+      '--ui serves one process; beside a fleet, run the dashboard on the shared history: etagkit watch --ui PORT --db postgres://…',
+    );
+  if (!fleet && (positionals.length > 1 || (positionals.length === 0 && !ui)))
     throw new UsageError(
       positionals.length === 0 ? 'which URL file? expected one' : 'expected exactly one URL file',
     );
   if (ui && values.once)
     throw new UsageError('--ui serves the dashboard while watching; it cannot go with --once');
-  if (values.db.startsWith('postgres://') || values.db.startsWith('postgresql://'))
-    throw new UsageError(
-      'a PostgreSQL history is not available in this version; give --db a SQLite file path',
-    );
   const intervalMs = parseDuration(values.interval, '--interval');
   if (intervalMs < 1000)
     throw new UsageError(`--interval must be at least 1s, not ${quote(values.interval)}`);
@@ -251,6 +262,7 @@ function settle(argv: string[]) {
   return {
     file: positionals[0],
     ui,
+    fleet,
     once: values.once,
     json: values.json,
     monitorOptions: {

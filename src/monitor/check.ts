@@ -17,6 +17,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { parseEntityTag, weakCompare } from '../core/index.ts';
+import { expandHeaders } from './definition.ts';
 import { detect } from './detect.ts';
 import { ExtractionError, extract, extractionKey, sha256 } from './extract.ts';
 import { FetchError, type FetchedResponse, fetchResource } from './fetcher.ts';
@@ -55,6 +56,8 @@ export interface CheckEnvironment {
   store: Pick<HistoryStore, 'hasSnapshot' | 'commit'>;
   /** Where notifications go: webhook URLs and `command:<shell command>`. */
   targets: readonly string[];
+  /** Where `${NAME}` in header values is looked up. Default: process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface CheckResult {
@@ -98,9 +101,12 @@ export async function performCheck(
 
   let requests = 0;
   let bytes = 0;
+  // Secrets come from the environment at request time; the history keeps only the references.
+  const expanded = expandHeaders(def.headers, env.env ?? process.env);
   const get = async (withValidators: boolean): Promise<FetchedResponse> => {
+    if ('error' in expanded) throw new CheckFailure(expanded.error);
     requests++;
-    const headers: Record<string, string> = { 'user-agent': settings.userAgent, ...def.headers };
+    const headers: Record<string, string> = { 'user-agent': settings.userAgent, ...expanded.headers };
     if (withValidators) {
       if (previous.etag !== undefined && !previous.etagUnstable) headers['if-none-match'] = previous.etag;
       if (previous.lastModified !== undefined) headers['if-modified-since'] = previous.lastModified;

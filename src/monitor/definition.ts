@@ -49,6 +49,14 @@ const RESERVED_HEADERS = new Set([
   'connection',
 ]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * Fields that carry credentials (RFC 9110 §11.6.2, §11.7.2; RFC 6265 §5.4), and the API-key fields services
+ * invent. Their values are written to the history, so the secret in them must come from the environment.
+ */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const CREDENTIAL_NAME = /(^|-)(api-?key|token|secret|password|passwd|auth|session)(-|$)/;
+/** `${NAME}`: an environment variable, expanded when a request is made. */
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MIN_INTERVAL_MS = 1000;
 
 /** Checks and completes a watch definition. Throws WatchDefinitionError. */
@@ -78,7 +86,7 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
       );
     if (/[\r\n\0]/.test(value))
       throw new WatchDefinitionError(`header ${name} has a line break or NUL in its value`);
-    headers[lower] = value.trim();
+    headers[lower] = checkHeaderValue(name, value.trim());
   }
   const ignore = [...(given.ignore ?? []), ...defaults.ignore];
   for (const source of ignore) compileIgnore(source);
@@ -102,6 +110,59 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
     maxIntervalMs,
     respectCacheHeaders: given.respectCacheHeaders ?? defaults.respectCacheHeaders,
   };
+}
+
+/** True for a header whose value is a credential (it must reference an environment variable). */
+export function isCredentialHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower);
+}
+
+/**
+ * A header value as stored: `${NAME}` references are kept as written (expanded at request time). In a credential
+ * header the secret must be a reference: only an Authorization scheme (`Bearer ${TOKEN}`) or cookie names
+ * (`sid=${SID}`) may be written out.
+ */
+function checkHeaderValue(name: string, value: string): string {
+  const literal = value.replace(REFERENCE, '');
+  if (literal.includes('${'))
+    throw new WatchDefinitionError(
+      `header ${name}: "\${" must start a reference to an environment variable, such as \${API_TOKEN}`,
+    );
+  if (!isCredentialHeader(name)) return value;
+  const lower = name.toLowerCase();
+  const allowed =
+    lower === 'authorization' || lower === 'proxy-authorization'
+      ? /^\s*([A-Za-z][\w.+-]*\s*)?$/
+      : lower === 'cookie'
+        ? /^(\s*[^=;\s]+=\s*;?)*\s*$/
+        : /^\s*$/;
+  if (literal === value || !allowed.test(literal))
+    throw new WatchDefinitionError(
+      `header ${name} holds a credential, which would be stored in clear in the history; put the secret in an environment variable and write it as \${VARIABLE} (${name}: ${lower.endsWith('authorization') ? 'Bearer ' : lower === 'cookie' ? 'sid=' : ''}\${VARIABLE}), expanded when each request is made`,
+    );
+  return value;
+}
+
+/** The headers to send, every `${NAME}` replaced by the variable's value in `env`; or why they cannot be. */
+export function expandHeaders(
+  headers: Record<string, string>,
+  env: Record<string, string | undefined>,
+): { headers: Record<string, string> } | { error: string } {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    let error: string | undefined;
+    out[name] = value.replace(REFERENCE, (_, variable: string) => {
+      const found = env[variable];
+      if (found === undefined)
+        error ??= `header ${name} needs the environment variable ${variable}, which is not set`;
+      else if (/[\r\n\0]/.test(found))
+        error ??= `the environment variable ${variable} (header ${name}) holds a line break or NUL`;
+      return found ?? '';
+    });
+    if (error !== undefined) return { error };
+  }
+  return { headers: out };
 }
 
 /** Checks a watch's URL (http or https, no credentials) and drops its fragment. */

@@ -14,13 +14,20 @@ export { createDashboard, type Dashboard, type DashboardOptions } from './dashbo
 export { defineWatch, type WatchDefaults, WatchDefinitionError, type WatchInput } from './definition.ts';
 export { type JsonChange, jsonDiff, type SnapshotDiff, textDiff } from './diff.ts';
 export { classify, type Extracted, extract } from './extract.ts';
+export { FleetScheduler, type FleetSchedulerOptions } from './fleet/scheduler.ts';
+export { syncWatchSet } from './fleet/watch-set.ts';
+export { FleetWorker, type FleetWorkerEvents, type FleetWorkerOptions } from './fleet/worker.ts';
+export { openHistory } from './history/open.ts';
+export { type PostgresHistoryOptions, postgresHistory } from './history/postgres.ts';
 export { type SqliteHistoryOptions, sqliteHistory } from './history/sqlite.ts';
 export {
   type CheckCommit,
+  type FleetHistoryStore,
   HistoryError,
   type HistoryStore,
   initialState,
   type OutboxEntry,
+  type QueuedCheck,
   type RetentionPolicy,
   type Snapshot,
   type VersionRef,

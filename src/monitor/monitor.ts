@@ -8,7 +8,7 @@ import { type CheckEnvironment, type CheckSettings, DEFAULT_CHECK_SETTINGS, runC
 import { DEFAULT_WATCH, defineWatch, type WatchDefaults, type WatchInput } from './definition.ts';
 import { diffVersions, type SnapshotDiff } from './diff.ts';
 import { createDispatcher } from './fetcher.ts';
-import { sqliteHistory } from './history/sqlite.ts';
+import { openHistory } from './history/open.ts';
 import { HistoryError, type HistoryStore, initialState, type RetentionPolicy } from './history/store.ts';
 import { hostMetrics, type MonitorMetrics } from './metrics.ts';
 import { OutboxDelivery, type Target, targetKey } from './outbox.ts';
@@ -17,7 +17,7 @@ import { Scheduler } from './scheduler.ts';
 import type { CheckEvent, CheckRecord, Notification, StoredWatch } from './types.ts';
 
 export interface MonitorOptions extends Partial<CheckSettings>, Partial<WatchDefaults> {
-  /** A SQLite file path (created when missing) or any HistoryStore. */
+  /** A SQLite file path (created when missing), a `postgres://` URL, or any HistoryStore. */
   db: string | HistoryStore;
   /** Checks in flight at once, over all hosts. Default 32. */
   concurrency?: number;
@@ -70,7 +70,7 @@ const COMMIT_RETRY_MS = 30_000;
  * await monitor.start();
  */
 export async function createMonitor(options: MonitorOptions): Promise<Monitor> {
-  const store = typeof options.db === 'string' ? await sqliteHistory(options.db) : options.db;
+  const store = typeof options.db === 'string' ? await openHistory(options.db) : options.db;
   return new Monitor(store, options, typeof options.db === 'string');
 }
 

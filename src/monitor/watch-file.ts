@@ -4,7 +4,7 @@
  *
  *   # prices, every 10 minutes, the price element only
  *   https://shop.example/item/7 interval=10m selector=".price"
- *   https://api.example/v1/status pointer=/components header="Authorization: Bearer abc" adaptive
+ *   https://api.example/v1/status pointer=/components header="Authorization: Bearer ${API_TOKEN}" adaptive
  *   https://news.example/ ignore="\d\d:\d\d" whitespace=keep
  *
  * A line that cannot be used is reported with its number and the others are still watched.

@@ -102,6 +102,30 @@ export interface HistoryStore {
   close(): Promise<void>;
 }
 
+/** A check a fleet scheduler enqueues: the watch and the due time its job is for. */
+export interface QueuedCheck {
+  watchId: number;
+  url: string;
+  host: string;
+  dueAt: number;
+}
+
+/**
+ * A history several processes share, whose schedule can be read by due time (PostgreSQL): what the fleet's
+ * schedulers need. Its `pendingNotifications` leases what it returns, so several deliverers never send one row at
+ * the same time.
+ */
+export interface FleetHistoryStore extends HistoryStore {
+  /** Unpaused watches due by `until` whose due time has not been marked queued, earliest first. */
+  dueChecks(until: number, limit: number): Promise<QueuedCheck[]>;
+  /** Marks these due times queued (a watch whose due time has moved on meanwhile is left alone). */
+  markQueued(checks: readonly QueuedCheck[]): Promise<void>;
+  /** Unpaused watches whose due time is before `before`, queued or not, earliest first. */
+  overdueChecks(before: number, limit: number): Promise<QueuedCheck[]>;
+  /** Pauses every watch whose URL is not in `urls` (the watch file is the watch list); resolves how many. */
+  pauseUnlisted(urls: readonly string[]): Promise<number>;
+}
+
 /** A history that cannot be opened or written: the message says which file and what to do. */
 export class HistoryError extends Error {
   override name = 'HistoryError';
