@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { etagFromStats } from '../core/index.ts';
 import { fileBodyStream } from './body.ts';
 import { FileRoot } from './paths.ts';
@@ -114,4 +114,67 @@ test('a file replaced between lookup and open is served as the new file, with it
   assert.equal(plan.status, 200);
   assert.equal(plan.body?.kind === 'bytes' && new TextDecoder().decode(plan.body.data), 'new content');
   assert.equal(plan.headers.etag, etagFromStats(await stat(join(dir, 'swap.txt'))));
+});
+
+describe('the file cache stays within cacheBytes and keeps what is used', () => {
+  const FILE = 8 * 1024;
+
+  test('200 files of 8 KiB through a 256 KiB cache: never more than 256 KiB held, the hot file stays', async () => {
+    const root = join(dir, 'many');
+    await mkdir(root);
+    for (let i = 0; i < 200; i++) await writeFile(join(root, `f${i}.bin`), Buffer.alloc(FILE, i));
+    await writeFile(join(root, 'hot.bin'), Buffer.alloc(FILE, 255));
+    const server = await FileServer.open(root, { cacheBytes: 256 * 1024 });
+    for (let i = 0; i < 200; i++) {
+      assert.equal((await server.respond(get(`/f${i}.bin`))).status, 200);
+      if (server.respondNow(get('/hot.bin')) === undefined) await server.respond(get('/hot.bin'));
+      assert.ok(server.cached.bytes <= 256 * 1024, `${server.cached.bytes} bytes held`);
+    }
+    const { entries } = server.cached;
+    assert.ok(entries >= 20 && entries <= (256 * 1024) / FILE, `${entries} files remembered`);
+    assert.equal(server.respondNow(get('/hot.bin'))?.status, 200, 'the hot file is answered from memory');
+  });
+
+  test('cacheBytes 0 keeps nothing and still serves', async () => {
+    const server = await FileServer.open(dir, { cacheBytes: 0 });
+    assert.equal((await server.respond(get('/a.txt'))).status, 200);
+    assert.deepEqual(server.cached, { entries: 0, bytes: 0 });
+  });
+
+  test('a bad cacheBytes or etag option is refused with the offending value', () => {
+    const root = new FileRoot(dir);
+    assert.throws(() => new FileServer(root, { cacheBytes: -1 }), /cacheBytes must be .* not -1/);
+    assert.throws(() => new FileServer(root, { cacheBytes: 1.5 }), /not 1\.5/);
+    assert.throws(
+      () => new FileServer(root, { etag: 'inode' as 'stats' }),
+      /etag must be "stats" or "content", not "inode"/,
+    );
+  });
+});
+
+/** A root that counts how often it resolves a directory's real path (a cache miss). */
+class CountingRoot extends FileRoot {
+  resolved = 0;
+  override async resolvePath(path: string) {
+    this.resolved++;
+    return super.resolvePath(path);
+  }
+}
+
+test('directory real paths: an LRU of bounded size, never cleared wholesale (hot directories stay)', async () => {
+  const root = join(dir, 'dirs');
+  for (let i = 0; i < 300; i++) {
+    await mkdir(join(root, `d${i}`), { recursive: true });
+    await writeFile(join(root, `d${i}`, 'x.txt'), 'x');
+  }
+  const files = new CountingRoot(root, { maxDirectories: 100, clock: () => 0 });
+  await files.lookup(['d0', 'x.txt']);
+  for (let i = 1; i < 300; i++) {
+    await files.lookup([`d${i}`, 'x.txt']);
+    const before = files.resolved;
+    await files.lookup(['d0', 'x.txt']);
+    assert.equal(files.resolved, before, `d0 still cached after ${i} other directories`);
+    assert.ok(files.directoriesCached <= 100);
+  }
+  assert.equal(files.directoriesCached, 100);
 });
