@@ -178,3 +178,23 @@ test('directory real paths: an LRU of bounded size, never cleared wholesale (hot
   }
   assert.equal(files.directoriesCached, 100);
 });
+
+test('respondNow answers a remembered file for every coding preference once each has been served', async () => {
+  await writeFile(join(dir, 'page.html'), '<p>page</p>'.repeat(100));
+  const server = await FileServer.open(dir);
+  const codings = [undefined, 'gzip', 'br', 'gzip, br', 'br;q=0, gzip'];
+  const requestFor = (coding: string | undefined) => ({
+    ...get('/page.html'),
+    headers: coding === undefined ? {} : { 'accept-encoding': coding },
+  });
+  for (const coding of codings) assert.equal(server.respondNow(requestFor(coding)), undefined);
+  for (const coding of codings) await server.respond(requestFor(coding));
+  for (const coding of codings) {
+    const plan = server.respondNow(requestFor(coding));
+    assert.equal(plan?.status, 200, `Accept-Encoding: ${coding}`);
+    assert.equal(
+      plan.headers['content-encoding'],
+      coding === undefined ? undefined : coding.startsWith('br;') || coding === 'gzip' ? 'gzip' : 'br',
+    );
+  }
+});

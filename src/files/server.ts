@@ -145,9 +145,8 @@ export class FileServer {
       getHeader(h, 'if-unmodified-since') !== undefined
     )
       return undefined;
-    const variant = entry.compressible
-      ? entry.chosen.get(this.#preference(getHeader(h, 'accept-encoding')))
-      : entry.identity;
+    const preference = entry.compressible ? this.#preference(getHeader(h, 'accept-encoding')) : '';
+    const variant = preference === '' ? entry.identity : entry.chosen.get(preference);
     if (variant === undefined || !unchanged(entry.path, entry.version)) return undefined;
     if (variant.path !== entry.path && !unchanged(variant.path, variant.version)) return undefined;
     const inm = getHeader(h, 'if-none-match');
