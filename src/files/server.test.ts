@@ -198,3 +198,19 @@ test('respondNow answers a remembered file for every coding preference once each
     );
   }
 });
+
+test('options: cacheControl is sent on 200 and 304; compress: false sends identity without Vary', async () => {
+  await writeFile(join(dir, 'styles.css'), 'body { color: red }\n'.repeat(50));
+  const handler = await serveFiles(dir, { cacheControl: 'public, max-age=60', compress: false });
+  const ok = await handler(
+    new Request('http://x/styles.css', { headers: { 'accept-encoding': 'gzip, br' } }),
+  );
+  assert.equal(ok.headers.get('cache-control'), 'public, max-age=60');
+  assert.equal(ok.headers.get('content-encoding'), null);
+  assert.equal(ok.headers.get('vary'), null);
+  const notModified = await handler(
+    new Request('http://x/styles.css', { headers: { 'if-none-match': ok.headers.get('etag')! } }),
+  );
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers.get('cache-control'), 'public, max-age=60');
+});
