@@ -44,8 +44,11 @@ export function parseRequestPath(pathname: string): PathResult {
  * symlinks are set up by the operator, so a second of reuse saves a realpath per request at no real risk.
  */
 const DIRECTORY_TTL_MS = 1000;
-/** Directories whose real path is remembered (least recently used forgotten first; about 200 bytes each). */
-export const DIRECTORY_CACHE_MAX = 16_384;
+/**
+ * Directories whose real path is remembered, least recently used forgotten first: about 250 bytes each, so at
+ * most some 16 MB — enough for trees of a few hundred thousand files without a realpath per request.
+ */
+export const DIRECTORY_CACHE_MAX = 65_536;
 
 /** The root, resolved once, that every served path must stay inside. */
 export class FileRoot {

@@ -53,23 +53,28 @@ export interface FileEntry {
   cacheControl: string;
   identity: Variant;
   /** On-the-fly encodings of this version, or the finding that encoding does not make it smaller. */
-  encoded: Map<ContentCoding, Uint8Array | 'incompressible'>;
-  /** The variant chosen for each coding preference (see `preferenceKey`). */
-  chosen: Map<string, Variant>;
+  encoded: { [coding in ContentCoding]?: Uint8Array | 'incompressible' };
+  /** The variant chosen for each coding preference (see `preferenceKey`). Plain objects: lighter than Maps. */
+  chosen: { [preference in PreferenceKey]?: Variant };
   /** Until when links and directories on the way and the siblings' presence are trusted (then looked up again). */
   until: number;
 }
 
-/** Fixed per-variant overhead counted against the cache budget: headers, tags, Map slots. */
+/**
+ * Bookkeeping counted against the cache budget besides the bytes kept, measured on V8's heap (Node 24): about
+ * 1.1 KB for a file's entry with its identity variant (objects, header blocks, strings, the kept Buffer's own
+ * objects, its LRU slot), about 0.4 KB for each further variant.
+ */
+const ENTRY_OVERHEAD = 1152;
 const VARIANT_OVERHEAD = 512;
 
-/** What an entry costs the cache: the bytes it keeps plus a fixed overhead per representation. */
+/** What an entry costs the cache: the bytes it keeps plus its bookkeeping. */
 export function entryWeight(entry: FileEntry): number {
-  let weight = VARIANT_OVERHEAD + (entry.identity.bytes?.byteLength ?? 0);
-  for (const encoded of entry.encoded.values())
+  let weight = ENTRY_OVERHEAD + (entry.identity.bytes?.byteLength ?? 0);
+  for (const encoded of Object.values(entry.encoded))
     if (encoded !== 'incompressible') weight += VARIANT_OVERHEAD + encoded.byteLength;
   // Siblings keep their own bytes; one sibling may be chosen for two preferences.
-  for (const variant of new Set(entry.chosen.values()))
+  for (const variant of new Set(Object.values(entry.chosen)))
     if (!variant.onTheFly && variant !== entry.identity)
       weight += VARIANT_OVERHEAD + (variant.bytes?.byteLength ?? 0);
   return weight;

@@ -159,7 +159,7 @@ export class FileServer {
     )
       return undefined;
     const preference = entry.compressible ? this.#preference(field('accept-encoding')) : '';
-    const variant = preference === '' ? entry.identity : entry.chosen.get(preference);
+    const variant = preference === '' ? entry.identity : entry.chosen[preference];
     if (variant === undefined || !unchanged(entry.path, entry.version)) return undefined;
     if (variant.path !== entry.path && !unchanged(variant.path, variant.version)) return undefined;
     const inm = field('if-none-match');
@@ -254,7 +254,7 @@ export class FileServer {
     if (cached && cached.path === found.real && sameVersion(cached.version, version)) {
       // Same file, same version: keep its bytes and encodings; which siblings exist is looked at again.
       cached.until = now + RECHECK_MS;
-      cached.chosen.clear();
+      cached.chosen = {};
       this.#entries.reweigh(key);
       return cached;
     }
@@ -272,8 +272,8 @@ export class FileServer {
       version,
       ...file,
       identity: makeVariant({ path: found.real, version, etag, onTheFly: false }, file),
-      encoded: new Map(),
-      chosen: new Map(),
+      encoded: {},
+      chosen: {},
       until: now + RECHECK_MS,
     };
     this.#entries.set(key, entry);
@@ -299,7 +299,7 @@ export class FileServer {
    */
   async #choose(entry: FileEntry, preference: PreferenceKey): Promise<Variant | 'changed'> {
     if (preference === '') return entry.identity;
-    const chosen = entry.chosen.get(preference);
+    const chosen = entry.chosen[preference];
     if (chosen) return chosen;
     const size = entry.version.size;
     const codings = preference.split(',') as ContentCoding[];
@@ -312,7 +312,7 @@ export class FileServer {
     }
     if (variant === undefined) {
       const wanted = codings[0]!;
-      const encoded = entry.encoded.get(wanted);
+      const encoded = entry.encoded[wanted];
       if (encoded === 'incompressible' || size < COMPRESS_MIN || size > this.#compressMax)
         variant = entry.identity;
       else if (encoded === undefined) return this.#encodedVariant(entry, wanted, undefined);
@@ -323,7 +323,7 @@ export class FileServer {
   }
 
   #remember(entry: FileEntry, preference: PreferenceKey, variant: Variant): void {
-    entry.chosen.set(preference, variant);
+    entry.chosen[preference] = variant;
     this.#entries.reweigh(entry.key);
   }
 
@@ -408,7 +408,7 @@ export class FileServer {
    * or identity when encoding does not make the file smaller; `busy` when every compression slot is taken.
    */
   async #encode(entry: FileEntry, coding: ContentCoding): Promise<Variant | 'busy' | 'changed'> {
-    let encoded = entry.encoded.get(coding);
+    let encoded = entry.encoded[coding];
     if (encoded === undefined) {
       const job = this.#compressor.encode(`${entry.path}\0${entry.identity.etag}\0${coding}`, coding, () =>
         readWhole(entry.path, entry.version),
@@ -417,7 +417,7 @@ export class FileServer {
       const result = await job;
       if (result === 'changed') return result;
       encoded = result;
-      entry.encoded.set(coding, encoded);
+      entry.encoded[coding] = encoded;
     }
     return encoded === 'incompressible' ? entry.identity : this.#encodedVariant(entry, coding, encoded);
   }
