@@ -96,13 +96,13 @@ export class FileServer {
   constructor(root: FileRoot, options: ServeFilesOptions = {}) {
     this.root = root;
     this.#options = {
-      writable: false,
-      cacheControl: 'no-cache',
-      compress: true,
-      etag: 'stats',
-      cacheBytes: DEFAULT_CACHE_BYTES,
-      requirePreconditions: false,
       ...options,
+      writable: options.writable ?? false,
+      cacheControl: options.cacheControl ?? 'no-cache',
+      compress: options.compress ?? true,
+      etag: options.etag ?? 'stats',
+      cacheBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      requirePreconditions: options.requirePreconditions ?? false,
     };
     const { cacheBytes, etag } = this.#options;
     if (!(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0))
