@@ -148,25 +148,21 @@ export class FileServer {
     const now = Date.now();
     if (now >= entry.until) return undefined;
     const h = request.headers;
-    const field =
-      typeof h.get === 'function'
-        ? (name: string) => getHeader(h, name)
-        : (name: string) => (h as Record<string, string | undefined>)[name];
     if (
-      field('range') !== undefined ||
-      field('if-match') !== undefined ||
-      field('if-unmodified-since') !== undefined
+      getHeader(h, 'range') !== undefined ||
+      getHeader(h, 'if-match') !== undefined ||
+      getHeader(h, 'if-unmodified-since') !== undefined
     )
       return undefined;
-    const preference = entry.compressible ? this.#preference(field('accept-encoding')) : '';
+    const preference = entry.compressible ? this.#preference(getHeader(h, 'accept-encoding')) : '';
     const variant = preference === '' ? entry.identity : entry.chosen[preference];
     if (variant === undefined || !unchanged(entry.path, entry.version)) return undefined;
     if (variant.path !== entry.path && !unchanged(variant.path, variant.version)) return undefined;
-    const inm = field('if-none-match');
+    const inm = getHeader(h, 'if-none-match');
     // The common revalidation — If-None-Match with exactly the current tag — needs no parsing (§13.1.2).
     if (
       inm === variant.etag ||
-      ((inm !== undefined || field('if-modified-since') !== undefined) &&
+      ((inm !== undefined || getHeader(h, 'if-modified-since') !== undefined) &&
         evaluatePreconditions(
           { method, headers: h },
           { etag: variant.etag, lastModified: variant.version.mtimeMs, now },
