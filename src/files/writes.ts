@@ -2,10 +2,10 @@
  * Guarded writes for the file server: PUT creates or replaces, DELETE removes, both under If-Match /
  * If-None-Match / If-Unmodified-Since (RFC 9110 §13.1) and optionally 428 Precondition Required (RFC 6585 §3).
  *
- * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file — by its real path,
- * so links inside the root that lead to one file share one lock — and two writers holding the same ETag can
- * never both succeed: the second one is evaluated against the first one's result. A write through a link
- * replaces (or deletes) the file the link leads to.
+ * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file —
+ * by its real path, so links inside the root that lead to one file share one lock — and two writers holding the
+ * same ETag can never both succeed: the second one is evaluated against the first one's result. A write through
+ * a link replaces (or deletes) the file the link leads to.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
@@ -171,9 +171,11 @@ function isConditional(headers: HeaderSource): boolean {
  * overwrite that change. Comparing with the server's clock does not help (the client may have read long ago).
  * The date must instead prove that the client's read came after the file's last change: the file's modification
  * time (full precision) must lie at least one second before the date sent. A client gets such a date from the
- * `Date` of the response it read — the server stamps it before it looks at the file, and every later change
- * gets a later modification time — but never from Last-Modified itself: that one gets 428 and is told to use
- * If-Match. The second of margin covers file system clocks that lag the system clock by a tick.
+ * `Date` of the response it read, never from Last-Modified itself (that one gets 428 and is told to use
+ * If-Match). Why a read's Date is safe: the server stamps it before it looks at the file (server.ts, the
+ * asynchronous path) or microseconds after, in the same event (the synchronous path: node's own Date), so any
+ * change after the read gets a modification time later than that Date minus a second. The second of margin
+ * covers that gap and file system clocks that lag the system clock by a tick.
  */
 export function dateGuardHolds(modifiedMs: number, ifUnmodifiedSince: Date): boolean {
   return modifiedMs <= ifUnmodifiedSince.getTime() - 1000;
