@@ -8,7 +8,7 @@
  * a `FilePlan` (status, headers, body description): `serveFiles` renders it as a Fetch Response and
  * `serveFilesNode` (node.ts) writes it straight to a node:http response.
  */
-import { lstatSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { evaluatePreconditions, formatHttpDate, getHeader, type HeaderSource } from '../core/index.ts';
@@ -392,7 +392,10 @@ export class FileServer {
 
   /** Reads a small variant's bytes and keeps them with its entry. */
   async #keep(entry: FileEntry, variant: Variant): Promise<Uint8Array | 'changed'> {
-    const bytes = await readWhole(variant.path, variant.version);
+    const bytes =
+      variant.version.size <= READ_NOW_MAX
+        ? readNow(variant.path, variant.version)
+        : await readWhole(variant.path, variant.version);
     if (bytes === 'changed') return bytes;
     variant.bytes = bytes;
     this.#entries.reweigh(entry.key);
@@ -429,13 +432,47 @@ function unchanged(path: string, version: Fingerprint): boolean {
   }
 }
 
+/**
+ * Files up to this size are read synchronously: four system calls on a file in the page cache cost a few
+ * microseconds, while the same read through libuv's thread pool costs about a hundred microseconds of CPU in
+ * round trips (measured: 100k files of 1 KB requested at random). Like the per-request lstat, this assumes
+ * local disks.
+ */
+const READ_NOW_MAX = 64 * 1024;
+
+/** The whole (small) file, read synchronously, when it is still the version `version` describes. */
+function readNow(path: string, version: Fingerprint): Uint8Array | 'changed' {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'changed';
+    throw error;
+  }
+  try {
+    if (!sameVersion(fstatSync(fd), version)) return 'changed';
+    const bytes = Buffer.allocUnsafeSlow(version.size);
+    for (let read = 0; read < bytes.byteLength; ) {
+      const n = readSync(fd, bytes, read, bytes.byteLength - read, read);
+      if (n === 0) return 'changed'; // shorter than its stats said: written meanwhile
+      read += n;
+    }
+    // Written in place while it was read: these bytes may be half old, half new.
+    return sameVersion(fstatSync(fd), version) ? bytes : 'changed';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The whole file, when it is still the version `version` describes. */
 async function readWhole(path: string, version: Fingerprint): Promise<Uint8Array | 'changed'> {
   const handle = await openUnchanged({ path, version });
   if (handle === 'changed') return handle;
   try {
     const data = await handle.readFile();
-    return data.byteLength === version.size ? data : 'changed';
+    // Shorter, longer or written in place while it was read: not the bytes of this version.
+    return data.byteLength === version.size && sameVersion(await handle.stat(), version) ? data : 'changed';
   } finally {
     await handle.close();
   }
