@@ -1,7 +1,7 @@
 /**
  * What the file server remembers about a file between requests: its representations (identity, a pre-compressed
  * sibling, an on-the-fly encoding), each with its strong ETag and its header blocks computed once, and the
- * bytes of small ones. A request whose file is unchanged — one `lstat` says so — is answered from here without
+ * bytes of small ones. A request whose file is unchanged — one `stat` says so — is answered from here without
  * any other file system call, parsing or formatting.
  */
 import type { Stats } from 'node:fs';

@@ -4,11 +4,11 @@
  *
  * Each file served is remembered at its request path (representations.ts): its variants, their header blocks
  * and the bytes of small ones, in one LRU budget (`cacheBytes`). `respondNow` answers a GET or HEAD of an
- * unchanged remembered file synchronously, after one `lstat`; everything else goes through `respond`. Both give
+ * unchanged remembered file synchronously, after one `stat`; everything else goes through `respond`. Both give
  * a `FilePlan` (status, headers, body description): `serveFiles` renders it as a Fetch Response and
  * `serveFilesNode` (node.ts) writes it straight to a node:http response.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { evaluatePreconditions, formatHttpDate, getHeader, type HeaderSource } from '../core/index.ts';
@@ -132,13 +132,13 @@ export class FileServer {
   }
 
   /**
-   * The answer to a GET or HEAD of a remembered file that has not changed (one `lstat`), when it needs no I/O:
+   * The answer to a GET or HEAD of a remembered file that has not changed (one `stat`), when it needs no I/O:
    * a 304, or a 200 whose bytes are in memory (HEAD: any size). Undefined for anything else — Range,
    * If-Match, If-Unmodified-Since, an encoding not made yet — which `respond` handles.
    *
    * The plan's headers are the entry's own header block, shared by every response (do not change them), and
    * carry no Date: answered within the request's own event, the server's Date (node's, or the runtime's) is
-   * stamped microseconds after the lstat, well within the second of margin writes.ts relies on.
+   * stamped microseconds after the stat, well within the second of margin writes.ts relies on.
    */
   respondNow(request: FileRequest): FilePlan | undefined {
     const method = request.method;
@@ -422,20 +422,27 @@ export class FileServer {
   }
 }
 
-/** Whether the file at `path` is still the version `version` describes (one lstat, no exception on absence). */
+/**
+ * Whether the file at `path` (a real path: no links on the way) is still the version `version` describes: one
+ * stat, no exception on absence. stat rather than lstat because node's statSync costs about a third less (1.3
+ * against 2.0 µs measured), and following a link is harmless here: a link put in the file's place passes only if
+ * it leads to the very same inode, unchanged.
+ */
 function unchanged(path: string, version: Fingerprint): boolean {
   try {
-    const now = lstatSync(path, { throwIfNoEntry: false });
+    const now = statSync(path, STAT_OPTIONS);
     return now !== undefined && sameVersion(now, version);
   } catch {
     return false;
   }
 }
 
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+
 /**
  * Files up to this size are read synchronously: four system calls on a file in the page cache cost a few
  * microseconds, while the same read through libuv's thread pool costs about a hundred microseconds of CPU in
- * round trips (measured: 100k files of 1 KB requested at random). Like the per-request lstat, this assumes
+ * round trips (measured: 100k files of 1 KB requested at random). Like the per-request stat, this assumes
  * local disks.
  */
 const READ_NOW_MAX = 64 * 1024;
