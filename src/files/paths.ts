@@ -48,7 +48,7 @@ const DIRECTORY_TTL_MS = 1000;
  * Directories whose real path is remembered, the least recently used forgotten first (lru.ts): about 250 bytes
  * each, so at most some 16 MB — enough for trees of a few hundred thousand files without a realpath per request.
  */
-export const DIRECTORY_CACHE_MAX = 65_536;
+const DIRECTORY_CACHE_MAX = 65_536;
 
 /** The root, resolved once, that every served path must stay inside. */
 export class FileRoot {

@@ -68,15 +68,15 @@ export interface FileRequest {
   body?: AsyncIterable<Uint8Array> | null;
 }
 
-export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 /**
  * Files up to this size are kept in memory once read (checked against the file on every request): answering
  * from memory costs a tenth of reading the file again (1 MB 200s measured ~1.5 ms of CPU streamed vs ~0.15 ms).
  */
 const KEEP_FILE_MAX = 1024 * 1024;
 /** On-the-fly compression is for files from COMPRESS_MIN to COMPRESS_MAX bytes; others go out as stored. */
-export const COMPRESS_MIN = 256;
-export const COMPRESS_MAX = 4 * 1024 * 1024;
+const COMPRESS_MIN = 256;
+const COMPRESS_MAX = 4 * 1024 * 1024;
 /** How long links and directories on the way, and which siblings exist, are trusted before a new lookup. */
 const RECHECK_MS = 1000;
 
