@@ -21,7 +21,7 @@ import { etagFromStats } from '../../src/core/index.ts';
 import { type BenchOptions, type Ratio, settings } from '../support/bench.ts';
 import { cpuTimeMicros } from '../support/cpu.ts';
 import { num, table } from '../support/format.ts';
-import { freePort, startServer, stopServer } from '../support/load.ts';
+import { startListening, stopServer } from '../support/load.ts';
 import { named, spread } from '../support/rounds.ts';
 
 export const title = '`etagkit serve` from 1k to 100k files';
@@ -142,11 +142,11 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
       const etags = Array.from({ length: point.files }, (_, i) =>
         etagFromStats(statSync(join(work, pathOf(i)))),
       );
-      const port = await freePort();
-      const base = `http://127.0.0.1:${port}`;
-      const args = [join(here, '../../src/cli/main.ts'), 'serve', work, '--port', String(port)];
+      const args = [join(here, '../../src/cli/main.ts'), 'serve', work, '--port', '0'];
       if (point.cacheBytes) args.push('--cache-bytes', point.cacheBytes);
-      child = await startServer(process.execPath, args, `${base}${pathOf(0)}`);
+      const started = await startListening(process.execPath, args);
+      child = started.child;
+      const base = started.base;
       const pid = child.pid!;
       const idleMiB = residentMiB(pid);
       await load(base, point.files, undefined, undefined, s.connections, pid);
