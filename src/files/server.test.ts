@@ -214,3 +214,22 @@ test('options: cacheControl is sent on 200 and 304; compress: false sends identi
   assert.equal(notModified.status, 304);
   assert.equal(notModified.headers.get('cache-control'), 'public, max-age=60');
 });
+
+test('a full cache lets one new file in eight: a stream of files asked for once does not replace it', async () => {
+  const root = join(dir, 'admission');
+  await mkdir(root);
+  for (let i = 0; i < 200; i++) await writeFile(join(root, `f${i}.bin`), Buffer.alloc(4096, i));
+  const server = await FileServer.open(root, { cacheBytes: 64 * 1024 });
+  const cachedNow = (i: number) => server.respondNow(get(`/f${i}.bin`)) !== undefined;
+  for (let i = 0; i < 20; i++) await server.respond(get(`/f${i}.bin`));
+  const first = [...Array(20).keys()].filter(cachedNow);
+  assert.ok(first.length >= 8, `${first.length} files fit`);
+  // 48 other files, each asked for once: 6 of them get in, each pushing out one of the first.
+  for (let i = 100; i < 148; i++) await server.respond(get(`/f${i}.bin`));
+  const kept = first.filter(cachedNow).length;
+  assert.ok(kept >= first.length - 48 / 8 - 1, `${kept} of ${first.length} first files kept`);
+  // A file asked for again and again gets in.
+  let requests = 0;
+  for (; !cachedNow(199) && requests < 16; requests++) await server.respond(get('/f199.bin'));
+  assert.ok(requests <= 8, `let in after ${requests} requests`);
+});
