@@ -4,11 +4,12 @@
  * all their ratios for `--check`.
  *
  *   stores   sqliteStore from 1k to 1M entries: a put below and at maxBytes, a hit, event-loop delay (issue #16)
+ *   serve    etagkit serve from 1k to 100k files requested at random: CPU per 200 and 304, memory (issue #16)
  */
 import type { BenchOptions, Ratio } from './support/bench.ts';
 
 /** One line per section: bench/scale/<name>.ts. */
-const SECTIONS = ['stores'];
+const SECTIONS = ['stores', 'serve'];
 
 interface Section {
   title: string;

@@ -19,7 +19,7 @@ import { type Cell, describeHttp, type Measured, measureCells } from './support/
 import { median, table, times } from './support/format.ts';
 import { probe, startListening, stopServer } from './support/load.ts';
 import { startNginx } from './support/nginx.ts';
-import { named } from './support/rounds.ts';
+import { named, spread } from './support/rounds.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -29,10 +29,13 @@ interface Server {
   base: string;
 }
 
-async function startOurs(dir: string): Promise<Server> {
-  const args = [join(here, '../src/cli/main.ts'), 'serve', dir, '--port', '0'];
-  return { name: 'etagkit serve', ...(await startListening(process.execPath, args)) };
+async function startOurs(dir: string, etag: 'stats' | 'content' = 'stats'): Promise<Server> {
+  const args = [join(here, '../src/cli/main.ts'), 'serve', dir, '--port', '0', '--etag', etag];
+  const name = etag === 'stats' ? 'etagkit serve' : CONTENT;
+  return { name, ...(await startListening(process.execPath, args)) };
 }
+
+const CONTENT = 'etagkit serve --etag content';
 
 async function startServeStatic(dir: string): Promise<Server> {
   const args = [join(here, 'support/serve-static-server.ts'), dir];
@@ -64,7 +67,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
   await writeFile(join(dir, '1m.bin'), Buffer.alloc(1024 * 1024, 'b'));
   const children: ChildProcess[] = [];
   try {
-    const servers = [await startOurs(dir), await startServeStatic(dir)];
+    const servers = [await startOurs(dir), await startOurs(dir, 'content'), await startServeStatic(dir)];
     const nginx = await startNginxServer(dir, work);
     if (nginx) servers.push(nginx);
     children.push(...servers.map((server) => server.child));
@@ -74,6 +77,8 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     const cells: Cell[] = [];
     for (const row of ROWS) {
       for (const server of servers) {
+        // Content tags differ from stats tags only until a file is first hashed: two rows show the steady state.
+        if (server.name === CONTENT && !row.label.startsWith('1 KB')) continue;
         const url = `${server.base}/${row.file}`;
         const { etag } = await probe(url);
         if (!etag) throw new Error(`${server.name} sent no ETag for ${row.file}`);
@@ -99,7 +104,9 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     const names = servers.map((server) => server.name);
     console.log(`${describeHttp(s)} ${m.bottleneck()}.\n`);
     console.log(
-      'Contenders: `etagkit serve` (the CLI); Express 5 + serve-static; ' +
+      'Contenders: `etagkit serve` (the CLI, size + mtime ETags) and `--etag content` (content-hash ETags, ' +
+        'measured on the 1 KB rows: once a file is hashed, both serve it alike); ' +
+        'Express 5 + serve-static; ' +
         (nginx ? 'nginx with one process (`master_process off`, sendfile, no open_file_cache); ' : '') +
         'bare node:http answering a constant 304 with an ETag, or a constant 1 KB 200 with Content-Type, ' +
         'Content-Length, ETag and Last-Modified (the 304 rows of both file sizes compare with the same bare 304).\n',
@@ -119,7 +126,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         const bareCell = bareOf(row);
         return [
           row.label,
-          ...names.map((name) => median(m.rps(cell(name)))),
+          ...names.map((name) => (m.rounds.has(cell(name)) ? median(m.rps(cell(name))) : '—')),
           bareCell ? median(m.rps(bareCell)) : '—',
           times(m.rpsRatio(cell('etagkit serve'), cell('serve-static'))),
           ...(nginx ? [times(m.rpsRatio(cell('etagkit serve'), cell('nginx')))] : []),
@@ -141,7 +148,7 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
         const bareCell = bareOf(row);
         return [
           row.label,
-          ...names.map((name) => median(m.cpu(cell(name)))),
+          ...names.map((name) => (m.rounds.has(cell(name)) ? median(m.cpu(cell(name))) : '—')),
           bareCell ? median(m.cpu(bareCell)) : '—',
           times(m.cpuRatio(cell('etagkit serve'), cell('serve-static'))),
           bareCell ? times(m.cpuRatio(cell('etagkit serve'), bareCell)) : '—',
@@ -151,11 +158,50 @@ export async function run(options: BenchOptions): Promise<Ratio[]> {
     );
     if (!nginx)
       console.log('\nnginx is not installed (`apt-get install nginx-light`): its columns are missing.');
+    await firstRequests(dir, servers);
     return checks(m);
   } finally {
     for (const child of children) await stopServer(child);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * What `--etag content` costs once per version of a file: the first HEAD of files never requested before
+ * (content: read and hash the file; stats: one stat), sequentially, wall time seen by the client.
+ */
+async function firstRequests(dir: string, servers: Server[]): Promise<void> {
+  const sizes = [
+    { label: '1 MB', bytes: 1024 * 1024 },
+    { label: '16 MB', bytes: 16 * 1024 * 1024 },
+  ];
+  const FILES = 5;
+  const ours = servers.filter((server) => server.name.startsWith('etagkit serve'));
+  const rows: string[][] = [];
+  for (const { label, bytes } of sizes) {
+    const times = new Map<string, number[]>(ours.map((server) => [server.name, []]));
+    for (let i = 0; i < FILES; i++) {
+      const name = `cold-${label.replace(' ', '')}-${i}.bin`;
+      await writeFile(join(dir, name), Buffer.alloc(bytes, i));
+      for (const server of ours) {
+        const started = performance.now();
+        const res = await fetch(`${server.base}/${name}`, { method: 'HEAD' });
+        times.get(server.name)!.push((performance.now() - started) * 1000);
+        if (!res.headers.get('etag')) throw new Error(`${server.name}: no ETag for ${name}`);
+      }
+    }
+    const stats = spread(times.get('etagkit serve')!);
+    const content = spread(times.get(CONTENT)!);
+    rows.push([label, median(stats), median(content), `${Math.round(content.median - stats.median)}`]);
+  }
+  console.log(
+    `\n### \`--etag content\`: first request for a file (µs, client wall time; ${FILES} fresh files each, sequential HEADs)\n`,
+  );
+  table(['file', 'stats (default)', '--etag content', 'hashing costs once (µs)'], rows);
+  console.log(
+    "\nAfter its first request a file's content tag is remembered while its inode, size, mtime and ctime stay the " +
+      'same: the cells above (`--etag content` column) show the steady state.',
+  );
 }
 
 /**
@@ -191,6 +237,12 @@ function checks(m: Measured): Ratio[] {
     {
       atLeast: 0.7,
     },
+  );
+  add(
+    'serve --etag content 1 KB 304: CPU/request ÷ the default (stats)',
+    `${CONTENT} · 1 KB 304`,
+    'etagkit serve · 1 KB 304',
+    { atMost: 1.5 },
   );
   return ratios;
 }

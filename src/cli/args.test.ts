@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseDuration, parseHost, parseOptions, parsePort, UsageError } from './args.ts';
+import { parseByteSize, parseDuration, parseHost, parseOptions, parsePort, UsageError } from './args.ts';
 
 const OPTIONS = {
   port: { type: 'string', default: '8080' },
@@ -65,6 +65,25 @@ describe('value checks', () => {
     assert.equal(parseHost('[::1]'), '::1');
     for (const bad of ['999.1.1.1', 'http://x', 'a b', '', '-bad', 'x'.repeat(300)])
       assert.throws(() => parseHost(bad), /--host must be an IP address/, bad);
+  });
+
+  it('byte sizes with binary units; bare numbers are bytes', () => {
+    const rows: [string, number][] = [
+      ['0', 0],
+      ['4096', 4096],
+      ['512K', 512 * 1024],
+      ['64m', 64 * 1024 ** 2],
+      ['64MiB', 64 * 1024 ** 2],
+      ['1G', 1024 ** 3],
+      ['2GB', 2 * 1024 ** 3],
+    ];
+    for (const [text, bytes] of rows) assert.equal(parseByteSize(text, '--cache-bytes'), bytes, text);
+    for (const bad of ['', '-1', '1.5M', '64 M', '1T', 'M', `${'9'.repeat(13)}`, '9999999999G'])
+      assert.throws(
+        () => parseByteSize(bad, '--cache-bytes'),
+        /--cache-bytes must be a size such as 64M/,
+        bad,
+      );
   });
 
   it('durations in ms, s, m, h, d; a bare number is seconds', () => {

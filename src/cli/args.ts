@@ -115,6 +115,17 @@ export function parseCount(value: string, option: string, { min = 1, max = 1_000
   return n;
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** An amount of memory such as `64M`, `512k`, `1G` or plain bytes (binary units: 1K = 1024), in bytes. */
+export function parseByteSize(value: string, option: string): number {
+  const m = /^(\d{1,12})([kmg]?)(?:i?b)?$/i.exec(value);
+  const bytes = m ? Number(m[1]) * BYTE_UNITS[m[2]!.toLowerCase()]! : Number.NaN;
+  if (!Number.isSafeInteger(bytes))
+    throw new UsageError(`${option} must be a size such as 64M, 512K or 1G (or bytes), not ${quote(value)}`);
+  return bytes;
+}
+
 /** A duration such as `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds), in milliseconds. */
 export function parseDuration(value: string, option: string): number {
   const ms = parseDurationMs(value);

@@ -5,6 +5,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { Lru } from './lru.ts';
 
 export type PathResult =
   | { ok: true; segments: string[]; trailingSlash: boolean }
@@ -38,22 +39,34 @@ export function parseRequestPath(pathname: string): PathResult {
   return { ok: true, segments, trailingSlash: pathname.endsWith('/') };
 }
 
-/** The root, resolved once, that every served path must stay inside. */
 /**
  * How long a directory's resolved real path is reused. Files are always checked afresh; directories that are
  * symlinks are set up by the operator, so a second of reuse saves a realpath per request at no real risk.
  */
 const DIRECTORY_TTL_MS = 1000;
-const DIRECTORY_CACHE_MAX = 10_000;
+/**
+ * Directories whose real path is remembered, the least recently used forgotten first (lru.ts): about 250 bytes
+ * each, so at most some 16 MB — enough for trees of a few hundred thousand files without a realpath per request.
+ */
+const DIRECTORY_CACHE_MAX = 65_536;
 
+/** The root, resolved once, that every served path must stay inside. */
 export class FileRoot {
   readonly path: string;
   readonly #prefix: string;
-  readonly #directories = new Map<string, { real: string; until: number }>();
+  readonly #directories: Lru<string, { real: string; until: number }>;
+  readonly #clock: () => number;
 
-  constructor(realRoot: string) {
+  constructor(realRoot: string, { maxDirectories = DIRECTORY_CACHE_MAX, clock = Date.now } = {}) {
     this.path = realRoot;
     this.#prefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+    this.#directories = new Lru(maxDirectories);
+    this.#clock = clock;
+  }
+
+  /** How many directories' real paths are remembered. */
+  get directoriesCached(): number {
+    return this.#directories.size;
   }
 
   /** Resolves the root directory; throws a clear error when it does not exist. */
@@ -116,13 +129,12 @@ export class FileRoot {
   }
 
   async #directory(path: string): Promise<string | undefined> {
-    const now = Date.now();
+    const now = this.#clock();
     const cached = this.#directories.get(path);
     if (cached && cached.until > now) return cached.real;
     const real = path === this.path ? this.path : await this.resolvePath(path);
     // Only hits are kept: a directory created a moment ago (by a PUT) must be found at once.
     if (real === undefined) return undefined;
-    if (this.#directories.size >= DIRECTORY_CACHE_MAX) this.#directories.clear();
     this.#directories.set(path, { real, until: now + DIRECTORY_TTL_MS });
     return real;
   }

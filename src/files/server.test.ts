@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { etagFromStats } from '../core/index.ts';
 import { fileBodyStream } from './body.ts';
 import { FileRoot } from './paths.ts';
@@ -114,4 +114,122 @@ test('a file replaced between lookup and open is served as the new file, with it
   assert.equal(plan.status, 200);
   assert.equal(plan.body?.kind === 'bytes' && new TextDecoder().decode(plan.body.data), 'new content');
   assert.equal(plan.headers.etag, etagFromStats(await stat(join(dir, 'swap.txt'))));
+});
+
+describe('the file cache stays within cacheBytes and keeps what is used', () => {
+  const FILE = 8 * 1024;
+
+  test('200 files of 8 KiB through a 256 KiB cache: never more than 256 KiB held, the hot file stays', async () => {
+    const root = join(dir, 'many');
+    await mkdir(root);
+    for (let i = 0; i < 200; i++) await writeFile(join(root, `f${i}.bin`), Buffer.alloc(FILE, i));
+    await writeFile(join(root, 'hot.bin'), Buffer.alloc(FILE, 255));
+    const server = await FileServer.open(root, { cacheBytes: 256 * 1024 });
+    for (let i = 0; i < 200; i++) {
+      assert.equal((await server.respond(get(`/f${i}.bin`))).status, 200);
+      if (server.respondNow(get('/hot.bin')) === undefined) await server.respond(get('/hot.bin'));
+      assert.ok(server.cached.bytes <= 256 * 1024, `${server.cached.bytes} bytes held`);
+    }
+    const { entries } = server.cached;
+    assert.ok(entries >= 20 && entries <= (256 * 1024) / FILE, `${entries} files remembered`);
+    assert.equal(server.respondNow(get('/hot.bin'))?.status, 200, 'the hot file is answered from memory');
+  });
+
+  test('cacheBytes 0 keeps nothing and still serves', async () => {
+    const server = await FileServer.open(dir, { cacheBytes: 0 });
+    assert.equal((await server.respond(get('/a.txt'))).status, 200);
+    assert.deepEqual(server.cached, { entries: 0, bytes: 0 });
+  });
+
+  test('a bad cacheBytes or etag option is refused with the offending value', () => {
+    const root = new FileRoot(dir);
+    assert.throws(() => new FileServer(root, { cacheBytes: -1 }), /cacheBytes must be .* not -1/);
+    assert.throws(() => new FileServer(root, { cacheBytes: 1.5 }), /not 1\.5/);
+    assert.throws(
+      () => new FileServer(root, { etag: 'inode' as 'stats' }),
+      /etag must be "stats" or "content", not "inode"/,
+    );
+  });
+});
+
+/** A root that counts how often it resolves a directory's real path (a cache miss). */
+class CountingRoot extends FileRoot {
+  resolved = 0;
+  override async resolvePath(path: string) {
+    this.resolved++;
+    return super.resolvePath(path);
+  }
+}
+
+test('directory real paths: an LRU of bounded size, never cleared wholesale (hot directories stay)', async () => {
+  const root = join(dir, 'dirs');
+  for (let i = 0; i < 300; i++) {
+    await mkdir(join(root, `d${i}`), { recursive: true });
+    await writeFile(join(root, `d${i}`, 'x.txt'), 'x');
+  }
+  const files = new CountingRoot(root, { maxDirectories: 100, clock: () => 0 });
+  await files.lookup(['d0', 'x.txt']);
+  for (let i = 1; i < 300; i++) {
+    await files.lookup([`d${i}`, 'x.txt']);
+    const before = files.resolved;
+    await files.lookup(['d0', 'x.txt']);
+    assert.equal(files.resolved, before, `d0 still cached after ${i} other directories`);
+    assert.ok(files.directoriesCached <= 100);
+  }
+  assert.equal(files.directoriesCached, 100);
+});
+
+test('respondNow answers a remembered file for every coding preference once each has been served', async () => {
+  await writeFile(join(dir, 'page.html'), '<p>page</p>'.repeat(100));
+  const server = await FileServer.open(dir);
+  const codings = [undefined, 'gzip', 'br', 'gzip, br', 'br;q=0, gzip'];
+  const requestFor = (coding: string | undefined) => ({
+    ...get('/page.html'),
+    headers: coding === undefined ? {} : { 'accept-encoding': coding },
+  });
+  for (const coding of codings) assert.equal(server.respondNow(requestFor(coding)), undefined);
+  for (const coding of codings) await server.respond(requestFor(coding));
+  for (const coding of codings) {
+    const plan = server.respondNow(requestFor(coding));
+    assert.equal(plan?.status, 200, `Accept-Encoding: ${coding}`);
+    assert.equal(
+      plan.headers['content-encoding'],
+      coding === undefined ? undefined : coding.startsWith('br;') || coding === 'gzip' ? 'gzip' : 'br',
+    );
+  }
+});
+
+test('options: cacheControl is sent on 200 and 304; compress: false sends identity without Vary', async () => {
+  await writeFile(join(dir, 'styles.css'), 'body { color: red }\n'.repeat(50));
+  const handler = await serveFiles(dir, { cacheControl: 'public, max-age=60', compress: false });
+  const ok = await handler(
+    new Request('http://x/styles.css', { headers: { 'accept-encoding': 'gzip, br' } }),
+  );
+  assert.equal(ok.headers.get('cache-control'), 'public, max-age=60');
+  assert.equal(ok.headers.get('content-encoding'), null);
+  assert.equal(ok.headers.get('vary'), null);
+  const notModified = await handler(
+    new Request('http://x/styles.css', { headers: { 'if-none-match': ok.headers.get('etag')! } }),
+  );
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers.get('cache-control'), 'public, max-age=60');
+});
+
+test('a full cache lets one new file in eight: a stream of files asked for once does not replace it', async () => {
+  const root = join(dir, 'admission');
+  await mkdir(root);
+  for (let i = 0; i < 200; i++) await writeFile(join(root, `f${i}.bin`), Buffer.alloc(4096, i));
+  const server = await FileServer.open(root, { cacheBytes: 64 * 1024 });
+  const cachedNow = (i: number) => server.respondNow(get(`/f${i}.bin`)) !== undefined;
+  for (let i = 0; i < 20; i++) await server.respond(get(`/f${i}.bin`));
+  const first = [...Array(20).keys()].filter(cachedNow);
+  assert.ok(first.length >= 8, `${first.length} files fit`);
+  // 48 other files, each asked for once: 6 of them get in, each pushing out one of the first.
+  for (let i = 100; i < 148; i++) await server.respond(get(`/f${i}.bin`));
+  const kept = first.filter(cachedNow).length;
+  assert.ok(kept >= first.length - 48 / 8 - 1, `${kept} of ${first.length} first files kept`);
+  // A file asked for again and again gets in.
+  let requests = 0;
+  for (; !cachedNow(199) && requests < 16; requests++) await server.respond(get('/f199.bin'));
+  assert.ok(requests <= 8, `let in after ${requests} requests`);
 });

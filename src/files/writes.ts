@@ -2,10 +2,10 @@
  * Guarded writes for the file server: PUT creates or replaces, DELETE removes, both under If-Match /
  * If-None-Match / If-Unmodified-Since (RFC 9110 §13.1) and optionally 428 Precondition Required (RFC 6585 §3).
  *
- * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file — by its real path,
- * so links inside the root that lead to one file share one lock — and two writers holding the same ETag can
- * never both succeed: the second one is evaluated against the first one's result. A write through a link
- * replaces (or deletes) the file the link leads to.
+ * Writes are atomic (temp file in the same directory, then rename: see temp-files.ts) and serialised per file —
+ * by its real path, so links inside the root that lead to one file share one lock — and two writers holding the
+ * same ETag can never both succeed: the second one is evaluated against the first one's result. A write through
+ * a link replaces (or deletes) the file the link leads to.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import {
   parseHttpDate,
 } from '../core/index.ts';
 import { problem } from '../server/problem.ts';
+import type { FileTagger } from './etags.ts';
 import type { FileRoot } from './paths.ts';
 import { tempPath } from './temp-files.ts';
 
@@ -37,6 +38,9 @@ interface WriteRequest {
 }
 
 type Plan = { status: number; headers: Record<string, string>; body?: { kind: 'bytes'; data: Uint8Array } };
+
+/** The options, and how the server makes ETags (the same tags its reads send). */
+type WriteContext = WriteOptions & { tagger: FileTagger };
 
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const locks = new Map<string, Promise<unknown>>();
@@ -58,7 +62,7 @@ export async function handleWrite(
   root: FileRoot,
   request: WriteRequest,
   segments: string[],
-  options: WriteOptions,
+  options: WriteContext,
 ): Promise<Plan> {
   if (segments.length === 0) {
     const plan = problem(405, 'Method Not Allowed', 'the root directory cannot be written');
@@ -115,28 +119,36 @@ function missingOrThrow(error: NodeJS.ErrnoException): undefined {
   throw error;
 }
 
-/** The file at `path`, if any, as the evaluator sees it; a directory is refused. */
-async function current(path: string): Promise<{ stats?: Stats; refused?: Plan }> {
-  let stats: Stats;
-  try {
-    stats = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
-    throw error;
+interface Current {
+  stats?: Stats;
+  etag?: string;
+  refused?: Plan;
+}
+
+/** The file at `path`, if any, with its ETag, as the evaluator sees it; a directory is refused. */
+async function current(path: string, tagger: FileTagger): Promise<Current> {
+  // A file changed by another program while it is hashed (`--etag content`) is looked at again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let stats: Stats;
+    try {
+      stats = await stat(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+      throw error;
+    }
+    if (!stats.isFile())
+      return { refused: problem(409, 'Conflict', 'the path names a directory, not a file') };
+    const etag = await tagger.tag(path, stats);
+    if (etag !== 'changed') return { stats, etag };
   }
-  if (!stats.isFile()) return { refused: problem(409, 'Conflict', 'the path names a directory, not a file') };
-  return { stats };
+  return { refused: problem(503, 'File busy', 'the file kept changing while it was read; retry') };
 }
 
 /** The current file and, when the write must not go ahead, the answer that says why. */
-async function check(
-  request: WriteRequest,
-  path: string,
-  options: WriteOptions,
-): Promise<{ before?: Stats; refused?: Plan }> {
-  const { stats, refused } = await current(path);
-  return { before: stats, refused: refused ?? checkWrite(request, stats, options) };
+async function check(request: WriteRequest, path: string, options: WriteContext): Promise<Current> {
+  const found = await current(path, options.tagger);
+  return { ...found, refused: found.refused ?? checkWrite(request, found, options) };
 }
 
 /**
@@ -159,9 +171,11 @@ function isConditional(headers: HeaderSource): boolean {
  * overwrite that change. Comparing with the server's clock does not help (the client may have read long ago).
  * The date must instead prove that the client's read came after the file's last change: the file's modification
  * time (full precision) must lie at least one second before the date sent. A client gets such a date from the
- * `Date` of the response it read — the server stamps it before it looks at the file, and every later change
- * gets a later modification time — but never from Last-Modified itself: that one gets 428 and is told to use
- * If-Match. The second of margin covers file system clocks that lag the system clock by a tick.
+ * `Date` of the response it read, never from Last-Modified itself (that one gets 428 and is told to use
+ * If-Match). Why a read's Date is safe: the server stamps it before it looks at the file (server.ts, the
+ * asynchronous path) or microseconds after, in the same event (the synchronous path: node's own Date), so any
+ * change after the read gets a modification time later than that Date minus a second. The second of margin
+ * covers that gap and file system clocks that lag the system clock by a tick.
  */
 export function dateGuardHolds(modifiedMs: number, ifUnmodifiedSince: Date): boolean {
   return modifiedMs <= ifUnmodifiedSince.getTime() - 1000;
@@ -170,10 +184,9 @@ export function dateGuardHolds(modifiedMs: number, ifUnmodifiedSince: Date): boo
 /** Evaluates §13.2.2 and RFC 6585 §3 for a write; returns the refusal, if any. */
 function checkWrite(
   request: WriteRequest,
-  stats: Stats | undefined,
+  { stats, etag }: Current,
   options: WriteOptions,
 ): Plan | undefined {
-  const etag = stats ? etagFromStats(stats) : undefined;
   const decision = evaluatePreconditions(request, {
     exists: stats !== undefined,
     etag,
@@ -218,7 +231,7 @@ async function put(
   request: WriteRequest,
   target: Target,
   location: string,
-  options: WriteOptions,
+  options: WriteContext,
 ): Promise<Plan> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const declared = Number(getHeader(request.headers, 'content-length') ?? 0);
@@ -233,17 +246,18 @@ async function put(
 
   // Receive the body before taking the lock, so a slow upload never blocks other writers.
   const temp = tempPath(directory);
+  const tagger = options.tagger.forBody();
   let keepTemp = false;
   try {
-    if (!(await receive(request.body, temp, maxBytes))) return tooLarge(maxBytes);
+    if (!(await receive(request.body, temp, maxBytes, tagger))) return tooLarge(maxBytes);
     return await withLock(target.path, async () => {
-      const { before, refused } = await check(request, target.path, options);
+      const { stats: before, refused } = await check(request, target.path, options);
       if (refused) return refused;
       const written = await distinctFrom(temp, before);
       await rename(temp, target.path);
       keepTemp = true;
       await syncDirectory(directory);
-      const headers = { etag: etagFromStats(written), 'last-modified': formatHttpDate(written.mtimeMs) };
+      const headers = { etag: tagger.digest(written), 'last-modified': formatHttpDate(written.mtimeMs) };
       // §9.3.4: 201 when the PUT created the file, 204 when it replaced one (§8.6: no Content-Length in a 204).
       return before
         ? { status: 204, headers }
@@ -254,13 +268,13 @@ async function put(
   }
 }
 
-async function remove(request: WriteRequest, path: string, options: WriteOptions): Promise<Plan> {
+async function remove(request: WriteRequest, path: string, options: WriteContext): Promise<Plan> {
   return withLock(path, async () => {
-    const { stats, refused } = await current(path);
-    if (refused) return refused;
+    const found = await current(path, options.tagger);
+    if (found.refused) return found.refused;
     // §13.2.1: the unconditional response would be 404, so preconditions are not evaluated.
-    if (!stats) return problem(404, 'Not Found', `no file at ${request.pathname}`);
-    const failed = checkWrite(request, stats, options);
+    if (!found.stats) return problem(404, 'Not Found', `no file at ${request.pathname}`);
+    const failed = checkWrite(request, found, options);
     if (failed) return failed;
     await unlink(path);
     return { status: 204, headers: {} };
@@ -291,11 +305,12 @@ async function makeDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** Streams the body into `path`, durably. Returns false when it exceeds `maxBytes`. */
+/** Streams the body into `path`, durably, and through `tagger`. Returns false when it exceeds `maxBytes`. */
 async function receive(
   body: AsyncIterable<Uint8Array> | null | undefined,
   path: string,
   maxBytes: number,
+  tagger: { update(chunk: Uint8Array): void },
 ): Promise<boolean> {
   const handle = await open(path, 'wx');
   try {
@@ -303,6 +318,7 @@ async function receive(
     for await (const chunk of body ?? []) {
       received += chunk.byteLength;
       if (received > maxBytes) return false;
+      tagger.update(chunk);
       await handle.write(chunk);
     }
     await handle.sync();

@@ -12,12 +12,24 @@ const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 export function request(
   base: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array;
+    agent?: Agent;
+  } = {},
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { agent, host: hostname, port, path, method: options.method ?? 'GET', headers: options.headers },
+      {
+        agent: options.agent ?? agent,
+        host: hostname,
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
