@@ -127,8 +127,9 @@ test('Redis lost, then PostgreSQL lost, mid-run: the fleet waits, resumes, and r
     );
   }
   assert.equal(await watch.stop(), 0);
-  // The PostgreSQL outage failed the checks due during it; each was retried, not lost.
-  assert.match(watch.output(), /job failed: http\S+: .*PostgreSQL.*\(retried\)/);
+  // The outage was seen (by the scheduler, and by any check committing then); the rows below show that no due
+  // check was lost to it. Whether a check was in flight during it depends on timing, so that is not asserted.
+  assert.match(watch.output(), /failed: .*PostgreSQL/);
 
   const rows = (await db.query(
     `SELECT watch_id, due_at, time, requests FROM ${checks} ORDER BY watch_id, due_at`,
