@@ -26,6 +26,8 @@ export interface FleetOrigin {
    * client goes away.
    */
   onRequest: ((i: number, worker: string | undefined) => boolean) | undefined;
+  /** While set, responses wait for it before they are written. */
+  gate: Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startFleetOrigin(urls: number, hosts: number, delayMs: num
     requests: new Map(),
     aborted: 0,
     onRequest: undefined,
+    gate: undefined,
   };
   const servers: Server[] = [];
   for (let h = 0; h < hosts; h++) {
@@ -51,12 +54,14 @@ export async function startFleetOrigin(urls: number, hosts: number, delayMs: num
       res.on('close', () => active.set(host, active.get(host)! - 1));
       if (origin.onRequest?.(i, req.headers['x-worker'] as string | undefined))
         return void res.on('close', () => origin.aborted++);
-      setTimeout(() => {
+      const answer = () => {
         if (res.destroyed) return void origin.aborted++;
         const etag = `"${i}-${version[i]}"`;
         if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
         res.writeHead(200, { etag, 'content-type': 'text/plain' }).end(`page ${i} version ${version[i]}\n`);
-      }, delayMs);
+      };
+      const gate = origin.gate;
+      setTimeout(() => (gate ? gate.then(answer) : answer()), delayMs);
     });
     server.keepAliveTimeout = 60_000;
     server.listen(0, '127.0.0.1');
