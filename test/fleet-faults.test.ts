@@ -154,5 +154,8 @@ test('Redis lost, then PostgreSQL lost, mid-run: the fleet waits, resumes, and r
   // Requests the history does not account for: only checks whose commit failed while PostgreSQL was away (retried
   // once it was back); none from jobs retried after their check was committed.
   const recorded = rows.reduce((sum, r) => sum + r.requests, 0);
-  assert.ok(served() >= recorded && served() - recorded <= 4 * URLS, `${served()} served, ${recorded} recorded`);
+  assert.ok(
+    served() >= recorded && served() - recorded <= 4 * URLS,
+    `${served()} served, ${recorded} recorded`,
+  );
 });
