@@ -17,6 +17,7 @@ import { conditional as fastifyConditional } from '../src/adapters/fastify.ts';
 import { conditional as honoConditional } from '../src/adapters/hono.ts';
 import { conditional as koaConditional } from '../src/adapters/koa.ts';
 import { conditional as nodeConditional } from '../src/adapters/node.ts';
+import { etagFromContent } from '../src/core/index.ts';
 import { DECISION_CHANNEL, type DecisionTrace } from '../src/server/index.ts';
 
 interface Reply {
@@ -193,6 +194,49 @@ describe('etagkit/koa', () => {
       const nm = await request(url, { 'if-none-match': '"k1"' });
       assert.equal(nm.status, 304);
       assert.equal(nm.headers['content-language'], undefined, 'answered before the handler ran');
+    });
+  });
+
+  test('a JSON body is serialised once: the hashed ETag describes the bytes on the wire (§8.8.3)', async () => {
+    const app = new Koa();
+    let seenByOuter: unknown;
+    app.use(async (ctx, next) => {
+      await next();
+      seenByOuter = ctx.body;
+    });
+    app.use(koaConditional());
+    let serialised = 0;
+    app.use((ctx) => {
+      // own properties differ from what toJSON() gives, and each call gives other bytes (a clock, a counter)
+      ctx.body = { secret: 'not sent', toJSON: () => ({ served: ++serialised }) };
+    });
+    await withServer(app.callback(), async (url) => {
+      const ok = await request(url);
+      assert.equal(ok.body, '{"served":1}');
+      assert.equal(ok.headers.etag, etagFromContent(ok.body), 'the ETag is the hash of the bytes sent');
+      assert.equal(ok.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(ok.headers['content-length'], String(Buffer.byteLength(ok.body)));
+      assert.equal(serialised, 1, 'serialised once, not again by Koa');
+      assert.ok(Buffer.isBuffer(seenByOuter), 'outer middleware sees the Buffer that is sent');
+      const head = await request(url, {}, 'HEAD');
+      assert.equal(head.headers['content-length'], String(Buffer.byteLength('{"served":2}')));
+      assert.equal(head.headers.etag, etagFromContent('{"served":2}'));
+    });
+  });
+
+  test('a JSON body keeps a Content-Type the handler chose', async () => {
+    const app = new Koa();
+    app.use(koaConditional());
+    app.use((ctx) => {
+      ctx.type = 'application/vnd.api+json';
+      ctx.body = { data: [] };
+    });
+    await withServer(app.callback(), async (url) => {
+      const ok = await request(url);
+      assert.equal(ok.headers['content-type'], 'application/vnd.api+json');
+      assert.equal(ok.headers.etag, etagFromContent('{"data":[]}'));
+      const nm = await request(url, { 'if-none-match': ok.headers.etag! });
+      assert.equal(nm.status, 304);
     });
   });
 

@@ -22,7 +22,8 @@ export type { DecisionTrace } from '../server/trace.ts';
 /**
  * Koa middleware: with `validate(ctx)`, 304/412/428 before the downstream middleware runs; without it, a 200
  * whose body is a string, Buffer or JSON object (up to `hashLimit`) gets a strong ETag and the preconditions are
- * evaluated on it. Streams pass through. A `validate` that throws is thrown on (Koa answers 500).
+ * evaluated on it; a JSON object is serialised once and `ctx.body` becomes that Buffer. Streams pass through.
+ * A `validate` that throws is thrown on (Koa answers 500).
  * Use it instead of `koa-conditional-get` + `koa-etag`.
  *
  * @example
@@ -69,21 +70,32 @@ function setValidators(ctx: Context, validators: Validators): void {
   }
 }
 
-/** The bytes Koa will send for this body, when they are known without reading a stream. */
-function bodyBytes(body: unknown): Buffer | undefined {
+/**
+ * The bytes Koa will send for this body, when they are known without reading a stream. A JSON body is
+ * serialised here, once, and Koa is handed those same bytes: serialising it again later could give other bytes
+ * (a `toJSON()` that reads the clock, a body mutated by an outer middleware), and the ETag must describe the
+ * bytes sent.
+ */
+function bodyBytes(ctx: Context): Buffer | undefined {
+  const body: unknown = ctx.body;
   if (typeof body === 'string') return Buffer.from(body);
   if (Buffer.isBuffer(body)) return body;
   if (body === null || typeof body !== 'object' || typeof (body as { pipe?: unknown }).pipe === 'function') {
     return undefined;
   }
   if (body instanceof ReadableStream || body instanceof Blob || body instanceof Response) return undefined;
-  return Buffer.from(JSON.stringify(body)); // what Koa's respond() sends for an object
+  const json = JSON.stringify(body); // what Koa's respond() would send for an object
+  if (json === undefined) return undefined; // a toJSON() that returns undefined: nothing to describe
+  const bytes = Buffer.from(json);
+  if (!ctx.res.hasHeader('content-type')) ctx.type = 'application/json; charset=utf-8';
+  ctx.body = bytes; // keeps the Content-Type; sets Content-Length
+  return bytes;
 }
 
 function afterRead(o: ResolvedOptions<Context>, ctx: Context): void {
   let etag = ctx.response.get('etag') || undefined;
   if (etag === undefined) {
-    const bytes = bodyBytes(ctx.body);
+    const bytes = bodyBytes(ctx);
     if (bytes === undefined || bytes.byteLength > o.hashLimit) return;
     etag = hashBody(bytes, o.weak);
     ctx.set('etag', etag);

@@ -76,6 +76,20 @@ export function guardStore(
     }
   }
 
+  /**
+   * Entries already found usable, for a store that hands the same objects back (the memory store): an entry is
+   * never changed once stored (an update is a new object), so its check holds for every later lookup.
+   */
+  const usable = new WeakSet<object>();
+
+  function unusable(entry: StoredResponse, key: string): string | undefined {
+    if (typeof entry === 'object' && entry !== null && usable.has(entry) && entry.key === key)
+      return undefined;
+    const bad = unusableEntry(entry, key);
+    if (bad === undefined) usable.add(entry);
+    return bad;
+  }
+
   /** The usable entries of a lookup; the others are reported and their key deleted, so that they go once. */
   function checked(key: string, variants: StoredResponse[]): StoredResponse[] {
     if (!Array.isArray(variants)) {
@@ -83,7 +97,7 @@ export function guardStore(
       return [];
     }
     let bad: string | undefined;
-    for (const entry of variants) bad ??= unusableEntry(entry, key);
+    for (const entry of variants) bad ??= unusable(entry, key);
     if (bad === undefined) return variants;
     onError(key, 'get', new UnusableEntry(key, bad));
     guarded.track(key, guarded.delete(key));

@@ -17,6 +17,7 @@ import {
   requestDirectives,
   revalidationHeaders,
   storableHeaders,
+  storedFacts,
   varyFieldNames,
   varyKey,
 } from './policy.ts';
@@ -661,6 +662,75 @@ describe('requestDirectives', () => {
     assert.deepEqual(
       { ...requestDirectives(h({ 'cache-control': 'Max-Age=5, NO-CACHE' })) },
       { 'max-age': '5', 'no-cache': true },
+    );
+  });
+});
+
+describe('storedFacts: the per-entry part of evaluateReuse and matchesVary, worked out once', () => {
+  const directive = fc.constantFrom(
+    'max-age=60',
+    'max-age=0',
+    's-maxage=30',
+    'no-cache',
+    'must-revalidate',
+    'proxy-revalidate',
+    'immutable',
+    'public',
+    'stale-while-revalidate=30',
+    'stale-if-error=60',
+  );
+  const responseLines = fc.record({
+    cc: fc.array(directive, { maxLength: 3 }),
+    date: fc.option(fc.integer({ min: -100, max: 100 })),
+    age: fc.option(fc.constantFrom('0', '10', '3, 5', 'x')),
+    expires: fc.option(fc.integer({ min: -100, max: 100 })),
+    lastModified: fc.option(fc.integer({ min: 0, max: 1_000_000 })),
+    vary: fc.option(fc.constantFrom('accept', 'Accept, accept-language', '*', '')),
+  });
+  const requestHeaders = fc.record({
+    cc: fc.option(fc.constantFrom('max-age=5', 'min-fresh=20', 'max-stale', 'max-stale=10', 'no-cache')),
+    accept: fc.option(fc.constantFrom('text/html', 'TEXT/HTML')),
+  });
+
+  it('gives the same decisions as reading the header lines on each call (property)', () => {
+    fc.assert(
+      fc.property(
+        responseLines,
+        requestHeaders,
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.boolean(),
+        (r, q, later, delay, shared) => {
+          const lines: [string, string][] = [];
+          if (r.cc.length) lines.push(['cache-control', r.cc.join(', ')]);
+          if (r.date !== null) lines.push(['date', new Date(T0 + r.date * 1000).toUTCString()]);
+          if (r.age !== null) lines.push(['age', r.age]);
+          if (r.expires !== null) lines.push(['expires', new Date(T0 + r.expires * 1000).toUTCString()]);
+          if (r.lastModified !== null)
+            lines.push(['last-modified', new Date(T0 - r.lastModified * 1000).toUTCString()]);
+          if (r.vary !== null) lines.push(['vary', r.vary]);
+          const entry = {
+            status: 200,
+            headers: lines,
+            requestTime: T0 - delay * 1000,
+            responseTime: T0,
+            varyHeaders: { accept: 'text/html' },
+          };
+          const req = h({
+            ...(q.cc === null ? {} : { 'cache-control': q.cc }),
+            ...(q.accept === null ? {} : { accept: q.accept }),
+          });
+          const options = { shared };
+          const facts = storedFacts(entry, options);
+          const now = T0 + later * 1000;
+          assert.deepEqual(
+            evaluateReuse(req, entry, now, options, facts),
+            evaluateReuse(req, entry, now, options),
+          );
+          assert.equal(matchesVary(entry, req, facts.varyNames), matchesVary(entry, req));
+          assert.equal(facts.initialAge + later, currentAge(entry, now));
+        },
+      ),
     );
   });
 });

@@ -265,13 +265,44 @@ export function ageValue(headers: HeaderLines): number {
  *   current_age = corrected_initial_age + (now - response_time)
  */
 export function currentAge(response: ResponseMeta, now: number): number {
+  return ageAt(correctedInitialAge(response), response.responseTime, now);
+}
+
+/** corrected_initial_age of §4.2.3: what a response's age was when it was received, fixed once it is stored. */
+function correctedInitialAge(response: ResponseMeta): number {
   const apparentAge =
     Math.max(0, response.responseTime - dateOf(response.headers, response.responseTime)) / 1000;
   const responseDelay = (response.responseTime - response.requestTime) / 1000;
   const correctedAgeValue = ageValue(response.headers) + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-  const residentTime = Math.max(0, now - response.responseTime) / 1000;
-  return correctedInitialAge + residentTime;
+  return Math.max(apparentAge, correctedAgeValue);
+}
+
+/** current_age = corrected_initial_age + resident_time (§4.2.3). */
+function ageAt(initialAge: number, responseTime: number, now: number): number {
+  const residentTime = Math.max(0, now - responseTime) / 1000;
+  return initialAge + residentTime;
+}
+
+/**
+ * What the reuse rules read of a stored response that does not change while it stays stored: its directives,
+ * freshness lifetime, corrected initial age (§4.2.3) and Vary field names (§4.1). A cache that keeps its entries
+ * as unchanging objects works these out once per entry and hands them to `evaluateReuse` and `matchesVary`,
+ * instead of scanning the header lines on every request.
+ */
+export interface StoredFacts {
+  readonly directives: Readonly<CacheDirectives>;
+  readonly lifetime: number;
+  readonly initialAge: number;
+  readonly varyNames: readonly string[] | '*';
+}
+
+export function storedFacts(stored: ResponseMeta, options: PolicyOptions): StoredFacts {
+  return {
+    directives: directivesOf(fieldValue(stored.headers, 'cache-control')),
+    lifetime: freshnessLifetime(stored.status, stored.headers, stored.responseTime, options).seconds,
+    initialAge: correctedInitialAge(stored),
+    varyNames: varyFieldNames(stored.headers),
+  };
 }
 
 /** Why a stored response cannot be used without contacting the origin. */
@@ -296,7 +327,7 @@ export type ReuseDecision = { age: number; ttl: number; staleIfError: boolean } 
 /**
  * Decides whether a stored response may satisfy a request now (RFC 9111 §4.2, §5.2; RFC 5861; RFC 8246).
  * `ttl` is lifetime − age in seconds (negative when stale); `staleIfError` says whether, should the origin fail,
- * the stored response may still be served (RFC 5861 §4).
+ * the stored response may still be served (RFC 5861 §4). `facts`, when given, are `storedFacts(stored, options)`.
  *
  * @example
  * const stored = { status: 200, headers: [['cache-control', 'max-age=60']], requestTime: 0, responseTime: 0 };
@@ -307,11 +338,13 @@ export function evaluateReuse(
   stored: ResponseMeta,
   now: number,
   options: PolicyOptions,
+  facts?: StoredFacts,
 ): ReuseDecision {
-  const res = directivesOf(fieldValue(stored.headers, 'cache-control'));
+  const res = facts?.directives ?? directivesOf(fieldValue(stored.headers, 'cache-control'));
   const req = requestDirectives(requestHeaders);
-  const lifetime = freshnessLifetime(stored.status, stored.headers, stored.responseTime, options).seconds;
-  const age = currentAge(stored, now);
+  const lifetime =
+    facts?.lifetime ?? freshnessLifetime(stored.status, stored.headers, stored.responseTime, options).seconds;
+  const age = ageAt(facts?.initialAge ?? correctedInitialAge(stored), stored.responseTime, now);
   const ttl = lifetime - age;
   const staleness = -ttl;
   // §4.2.4: must-revalidate (and for shared caches proxy-revalidate, s-maxage) forbid serving stale at all.
@@ -542,12 +575,15 @@ export function varyKey(
   return { variant: parts.join('&'), varyHeaders };
 }
 
-/** Whether a stored response's Vary-selected request headers match this request (§4.1). */
+/**
+ * Whether a stored response's Vary-selected request headers match this request (§4.1). `names` are its Vary
+ * field names when already known (`storedFacts`).
+ */
 export function matchesVary(
   stored: { headers: HeaderLines; varyHeaders: Record<string, string> },
   requestHeaders: HeaderSource,
+  names: readonly string[] | '*' = varyFieldNames(stored.headers),
 ): boolean {
-  const names = varyFieldNames(stored.headers);
   if (names === '*') return false;
   for (const name of names) {
     const value = getHeader(requestHeaders, name);

@@ -28,6 +28,8 @@ interface Prepared {
   upstreamCacheStatus: string | undefined;
   /** The 304 this entry answers with (§15.4.5), without Age and Cache-Status. */
   notModifiedHead: string[];
+  /** `etag` spelled strong and weak (`"x"`, `W/"x"`): the weak comparison of §8.8.3.2 matches both. */
+  etagForms: readonly [string, string] | undefined;
 }
 
 const PREPARED = new WeakMap<StoredResponse, Prepared>();
@@ -47,8 +49,9 @@ function prepare(entry: StoredResponse): Prepared {
     routeHeaders[head[i]!] = routeHeaders[head[i]!]
       ? `${routeHeaders[head[i]!]}, ${head[i + 1]}`
       : head[i + 1]!;
+  const parsed = parseEntityTag(etag);
   const validators = {
-    etag: parseEntityTag(etag) ? etag : undefined,
+    etag: parsed ? etag : undefined,
     lastModified: lastModified === undefined ? undefined : new Date(lastModified),
   };
   const early = earlyResponse(
@@ -60,6 +63,7 @@ function prepare(entry: StoredResponse): Prepared {
   const prepared: Prepared = {
     head,
     etag: validators.etag,
+    etagForms: parsed === undefined ? undefined : [`"${parsed.tag}"`, `W/"${parsed.tag}"`],
     lastModified,
     date: parseHttpDate(fieldValue(entry.headers, 'date'))?.getTime(),
     upstreamCacheStatus: fieldValue(entry.headers, 'cache-status'),
@@ -82,21 +86,21 @@ function hasConditional(req: ProxyRequest): boolean {
 
 /**
  * The answer to `req` from `entry`. `member` describes how the cache got here (hit, revalidated, collapsed…) and
- * `outcome` names it in the metrics.
+ * `outcome` names it in the metrics; `currentAgeNow` is the entry's current age in seconds when the caller knows it.
  */
 export function fromEntry(
   ctx: ProxyContext,
   req: ProxyRequest,
   entry: StoredResponse,
   member: Omit<CacheStatusEntry, 'cache'>,
+  currentAgeNow = currentAge(entry, ctx.now()),
 ): Reply {
   const p = prepare(entry);
-  const now = ctx.now();
-  const age = String(Math.floor(currentAge(entry, now)));
+  const age = String(Math.floor(currentAgeNow));
   const status = cacheStatus(member, p.upstreamCacheStatus);
   // §13.2.1: preconditions and Range apply to a response that would be 2xx (and a 206 is not stored).
   if (entry.status >= 200 && entry.status < 300 && hasConditional(req)) {
-    const special = conditionalAnswer(ctx, req, entry, p, age, status, now, true);
+    const special = conditionalAnswer(ctx, req, entry, p, age, status, true);
     if (special) return special;
   }
   const head = p.head.slice();
@@ -119,16 +123,34 @@ export function answerOnHead(
   if (partial.status < 200 || partial.status >= 300 || !hasConditional(req)) return undefined;
   const p = prepare(partial);
   const age = String(Math.floor(currentAge(partial, ctx.now())));
-  return conditionalAnswer(
-    ctx,
-    req,
-    partial,
-    p,
-    age,
-    cacheStatus(member, p.upstreamCacheStatus),
-    ctx.now(),
-    false,
+  return conditionalAnswer(ctx, req, partial, p, age, cacheStatus(member, p.upstreamCacheStatus), false);
+}
+
+/**
+ * Whether the request's If-None-Match is exactly the stored entity-tag, weak or strong, with nothing evaluated
+ * before it: then §13.2.2 gives a GET or HEAD 304 without parsing a list. The same as the evaluator decides:
+ * If-Match and If-Unmodified-Since come first (step 1, 2) and may fail it, so they take the full path; the weak
+ * comparison of §13.1.2 matches `"x"` and `W/"x"` alike (§8.8.3.2); If-Modified-Since is not evaluated when
+ * If-None-Match is present (step 4), and Range comes after (step 5). A list, `*` or any other spelling (spaces,
+ * several tags) goes the full way.
+ */
+function isStoredTag(req: ProxyRequest, p: Prepared): boolean {
+  const h = req.headers;
+  const value = h['if-none-match'];
+  return (
+    value !== undefined &&
+    p.etagForms !== undefined &&
+    (value === p.etagForms[0] || value === p.etagForms[1]) &&
+    h['if-match'] === undefined &&
+    h['if-unmodified-since'] === undefined &&
+    (req.method === 'GET' || req.method === 'HEAD')
   );
+}
+
+/** The 304 built when the entry was prepared (§15.4.5), with this answer's Age and Cache-Status. */
+function notModified(ctx: ProxyContext, p: Prepared, age: string, status: string): Reply {
+  ctx.metrics.stats.notModifiedServed++;
+  return { status: 304, head: [...p.notModifiedHead, 'age', age, 'cache-status', status], body: null };
 }
 
 /** 304, 412, 206 or 416 when the request's preconditions or Range say so; undefined for the whole response. */
@@ -139,10 +161,11 @@ function conditionalAnswer(
   p: Prepared,
   age: string,
   status: string,
-  now: number,
   withRange: boolean,
 ): Reply | undefined {
   const h = req.headers;
+  if (isStoredTag(req, p)) return notModified(ctx, p, age, status);
+  const now = ctx.now();
   // RFC 9111 §4.3.2: with no Last-Modified, If-Modified-Since is compared with the stored response's Date.
   const imsOnly = h['if-unmodified-since'] === undefined && h['if-range'] === undefined;
   const lastModified = p.lastModified ?? (imsOnly ? p.date : undefined);
@@ -156,10 +179,8 @@ function conditionalAnswer(
     },
   );
   switch (decision.action) {
-    case 'not-modified': {
-      ctx.metrics.stats.notModifiedServed++;
-      return { status: 304, head: [...p.notModifiedHead, 'age', age, 'cache-status', status], body: null };
-    }
+    case 'not-modified':
+      return notModified(ctx, p, age, status);
     case 'precondition-failed': {
       ctx.metrics.stats.preconditionFailedServed++;
       const early = earlyResponse(decision, req.method, { etag: p.etag }, undefined);

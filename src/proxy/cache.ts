@@ -19,6 +19,7 @@ import type { CacheStatusEntry, CacheStatusForward } from '../core/index.ts';
 import { type Admitted, admit } from './admit.ts';
 import { fromEntry } from './answer.ts';
 import { cacheKey, type Flight, type ProxyContext, type ProxyRequest, type Reply } from './context.ts';
+import { factsOf } from './entry-facts.ts';
 import { join, lead, sendForCache } from './exchange.ts';
 import { forward } from './forward.ts';
 import { CONDITIONAL_FIELDS, responseLines } from './headers.ts';
@@ -43,13 +44,13 @@ export async function cached(ctx: ProxyContext, req: ProxyRequest): Promise<Repl
     ctx.metrics.stats.misses++;
     return outcome(ctx, 'store-error', forward(ctx, req, { fwd: 'miss', detail }));
   }
-  const entry = variants.find((v) => matchesVary(v, req.headers));
+  const entry = variants.find((v) => matchesVary(v, req.headers, factsOf(v, ctx.policy).varyNames));
   const onlyIfCached = 'only-if-cached' in directives;
   if (!entry) {
     if (onlyIfCached) return onlyIfCachedReply(ctx, req);
     return miss(ctx, req, key, variants.length > 0 ? 'vary-miss' : 'uri-miss');
   }
-  const decision = evaluateReuse(req.headers, entry, ctx.now(), ctx.policy);
+  const decision = evaluateReuse(req.headers, entry, ctx.now(), ctx.policy, factsOf(entry, ctx.policy));
   switch (decision.action) {
     case 'fresh':
       return hit(ctx, req, entry, decision, undefined);
@@ -74,7 +75,7 @@ function hit(
   ctx.metrics.stats.hits++;
   ctx.metrics.stats.bytesSaved += entry.body.byteLength;
   ctx.metrics.request(detail ?? 'hit');
-  return fromEntry(ctx, req, entry, { hit: true, ttl: Math.round(decision.ttl), detail });
+  return fromEntry(ctx, req, entry, { hit: true, ttl: Math.round(decision.ttl), detail }, decision.age);
 }
 
 /** Counts the outcome of a reply still to come, and turns an upstream failure into 502/504. */

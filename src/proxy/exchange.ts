@@ -11,6 +11,7 @@ import type { CacheStatusEntry } from '../core/index.ts';
 import type { Admitted } from './admit.ts';
 import { fromEntry } from './answer.ts';
 import type { Flight, ProxyContext, ProxyRequest, Reply } from './context.ts';
+import { factsOf } from './entry-facts.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { type UpstreamResponse, upstreamError } from './upstream.ts';
 
@@ -20,8 +21,9 @@ import { type UpstreamResponse, upstreamError } from './upstream.ts';
  * (no-cache, max-age=0, or none given) is fetched per request: it may differ per user (cookies, credentials).
  */
 export function reusable(ctx: ProxyContext, req: ProxyRequest, entry: StoredResponse): boolean {
-  if (!matchesVary(entry, req.headers)) return false;
-  const decision = evaluateReuse(req.headers, entry, ctx.now(), ctx.policy);
+  const facts = factsOf(entry, ctx.policy);
+  if (!matchesVary(entry, req.headers, facts.varyNames)) return false;
+  const decision = evaluateReuse(req.headers, entry, ctx.now(), ctx.policy, facts);
   return decision.action === 'fresh';
 }
 
