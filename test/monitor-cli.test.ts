@@ -119,6 +119,32 @@ test('the file is the watch list: a URL removed from it is paused, its history k
   assert.equal(history.stdout.trim().split('\n').length, 1, 'history kept');
 });
 
+test('a URL file saved with a UTF-8 BOM or as UTF-16 (LE or BE, with a BOM) is read by its BOM', async () => {
+  origin.set('/bom/1', { body: '1' });
+  origin.set('/bom/2', { body: '2' });
+  const text = `# ünïcode comment\r\n${origin.url('/bom/1')}\r\n${origin.url('/bom/2')} interval=10m\r\n`;
+  const be = Buffer.from(text, 'utf16le');
+  for (let i = 0; i < be.length; i += 2) [be[i], be[i + 1]] = [be[i + 1]!, be[i]!];
+  const files: [string, Buffer][] = [
+    ['utf8-bom', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
+    ['utf16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+    ['utf16be', Buffer.concat([Buffer.from([0xfe, 0xff]), be])],
+  ];
+  for (const [name, bytes] of files) {
+    const file = join(dir, `${name}.txt`);
+    writeFileSync(file, bytes);
+    const run = await runCli(['watch', file, '--once', '--json', '--db', join(dir, `${name}.db`)]);
+    assert.equal(run.code, 0, `${name}: ${run.stderr}`);
+    assert.equal(run.stderr, '', name);
+    const urls = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).url)
+      .sort();
+    assert.deepEqual(urls, [origin.url('/bom/1'), origin.url('/bom/2')], name);
+  }
+});
+
 test('a locked history: a clear message and exit 1', async () => {
   const file = join(dir, 'locked.txt');
   const db = join(dir, 'locked.db');

@@ -2,13 +2,14 @@
  * `etagkit watch <urls-file>`: polls every URL of the file conditionally, records each check in the history and
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
-import { readFile } from 'node:fs/promises';
+
 import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { readTextFile } from './text-file.ts';
 import { FLEET_OPTIONS, FLEET_USAGE, fleetCommand, settleFleet } from './watch-fleet.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
 import { serveHistory, settleUi, startUi, UI_OPTIONS, UI_USAGE } from './watch-ui.ts';
@@ -97,7 +98,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const file = settings.file;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (error) {
     console.error(
       `etagkit watch: cannot read ${quote(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,

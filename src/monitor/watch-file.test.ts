@@ -101,3 +101,12 @@ test('parsePointer: RFC 6901 §3 and §5 examples', () => {
   assert.throws(() => parsePointer('/a~2'), /"~" must be followed by 0 or 1/);
   assert.throws(() => parsePointer('/a~'), /"~" must be followed by 0 or 1/);
 });
+
+test('parseWatchFile: a byte order mark before the first line is not part of its URL', () => {
+  const { watches, problems } = parseWatchFile('\uFEFFhttps://a.test/1\nhttps://a.test/2');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(
+    watches.map((w) => w.url),
+    ['https://a.test/1', 'https://a.test/2'],
+  );
+});

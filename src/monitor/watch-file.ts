@@ -51,7 +51,8 @@ export function parseWatchFile(text: string, defaults?: WatchDefaults): ParsedWa
   const watches: WatchDefinition[] = [];
   const problems: WatchFileProblem[] = [];
   const firstLine = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
+  // A byte order mark left at the start (text decoded without dropping it) is not part of the first URL.
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const number = i + 1;
     const raw = lines[i]!;
