@@ -179,6 +179,12 @@ test('usage errors exit 2 with the usage; runtime errors exit 1', async () => {
     [['watch', 'x.txt', '--colour'], 2, /unknown option --colour/],
     [['watch', 'x.txt', '--interval', 'soon'], 2, /--interval must be a duration such as 30s/],
     [['watch', 'x.txt', '--min-interval', '1m'], 2, /need --adaptive/],
+    [['watch', 'x.txt', '--interval', '3651d'], 2, /--interval must be at most 3650 days/],
+    [
+      ['watch', 'x.txt', '--adaptive', '--max-interval', '999999999d'],
+      2,
+      /--max-interval must be at most 3650/,
+    ],
     [['watch', 'x.txt', '--webhook', 'ftp://x'], 2, /--webhook must be an http/],
     [['watch', 'x.txt', '--max-body', 'lots'], 2, /--max-body must be a size/],
     [['watch', join(dir, 'nope.txt')], 1, /cannot read .*nope\.txt.*ENOENT/],

@@ -3,6 +3,7 @@
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
 
+import { intervalProblem } from '../monitor/definition.ts';
 import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
@@ -30,7 +31,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --db PATH|URL             the history: a SQLite file (default ${DEFAULT_DB}) or postgres://…
   --once                    check every URL once, then exit
   --json                    print one JSON object per check on stdout
-  --interval D              time between checks of a URL (default 5m)
+  --interval D              time between checks of a URL (default 5m; 1s to 3650d)
   --adaptive                lengthen intervals while nothing changes, shorten them on changes
   --min-interval D          --adaptive lower bound (default interval/8, at least 1s)
   --max-interval D          --adaptive upper bound (default 16×interval, at least 1d)
@@ -244,11 +245,9 @@ function settle(argv: string[]) {
     );
   if (ui && values.once)
     throw new UsageError('--ui serves the dashboard while watching; it cannot go with --once');
-  const intervalMs = parseDuration(values.interval, '--interval');
-  if (intervalMs < 1000)
-    throw new UsageError(`--interval must be at least 1s, not ${quote(values.interval)}`);
-  const minIntervalMs = values['min-interval'] && parseDuration(values['min-interval'], '--min-interval');
-  const maxIntervalMs = values['max-interval'] && parseDuration(values['max-interval'], '--max-interval');
+  const intervalMs = parseInterval(values.interval, '--interval');
+  const minIntervalMs = values['min-interval'] && parseInterval(values['min-interval'], '--min-interval');
+  const maxIntervalMs = values['max-interval'] && parseInterval(values['max-interval'], '--max-interval');
   if ((minIntervalMs || maxIntervalMs) && !values.adaptive)
     throw new UsageError('--min-interval and --max-interval need --adaptive');
   for (const source of values.ignore) {
@@ -289,6 +288,14 @@ function settle(argv: string[]) {
       },
     },
   };
+}
+
+/** A check interval: a duration from 1s to 3650 days. */
+function parseInterval(value: string, option: string): number {
+  const ms = parseDuration(value, option);
+  const problem = intervalProblem(ms);
+  if (problem) throw new UsageError(`${option} ${problem}, not ${quote(value)}`);
+  return ms;
 }
 
 function parseRate(value: string): number {

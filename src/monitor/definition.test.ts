@@ -129,3 +129,16 @@ test('cookie values: only names may be written out, every value a reference', ()
     if (ok) assert.equal(define({ Cookie: value }).headers.cookie, value.trim(), value);
     else assert.throws(() => define({ Cookie: value }), /stored in clear/, value);
 });
+
+test('intervals are capped at 3650 days (a larger one overflows dates); the default max-interval stays within', () => {
+  const day = 86_400_000;
+  const longest = defineWatch({ url, intervalMs: 3650 * day });
+  assert.equal(longest.maxIntervalMs, 3650 * day);
+  for (const given of [
+    { intervalMs: 3651 * day },
+    { intervalMs: 999_999_999 * day },
+    { intervalMs: day, maxIntervalMs: 3651 * day, adaptive: true },
+    { intervalMs: day, minIntervalMs: 1e300 },
+  ])
+    assert.throws(() => defineWatch({ url, ...given }), /must be at most 3650 days/, JSON.stringify(given));
+});

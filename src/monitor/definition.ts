@@ -58,6 +58,9 @@ const CREDENTIAL_NAME = /(^|-)(api-?key|token|secret|password|passwd|auth|sessio
 /** `${NAME}`: an environment variable, expanded when a request is made. */
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MIN_INTERVAL_MS = 1000;
+/** Longest interval: ten years. Far beyond it, due times leave the range of a Date and timers overflow. */
+export const MAX_INTERVAL_DAYS = 3650;
+const MAX_INTERVAL_MS = MAX_INTERVAL_DAYS * 86_400_000;
 
 /** Checks and completes a watch definition. Throws WatchDefinitionError. */
 export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT_WATCH): WatchDefinition {
@@ -68,7 +71,9 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
   const minIntervalMs =
     given.minIntervalMs ?? defaults.minIntervalMs ?? Math.max(MIN_INTERVAL_MS, intervalMs / 8);
   const maxIntervalMs =
-    given.maxIntervalMs ?? defaults.maxIntervalMs ?? Math.max(intervalMs * 16, 86_400_000);
+    given.maxIntervalMs ??
+    defaults.maxIntervalMs ??
+    Math.min(MAX_INTERVAL_MS, Math.max(intervalMs * 16, 86_400_000));
   checkInterval('min-interval', minIntervalMs);
   checkInterval('max-interval', maxIntervalMs);
   if (minIntervalMs > intervalMs || intervalMs > maxIntervalMs)
@@ -201,8 +206,15 @@ export function checkUrl(value: unknown): string {
 }
 
 function checkInterval(name: string, ms: number): void {
-  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS)
-    throw new WatchDefinitionError(`${name} must be at least 1s, not ${ms} ms`);
+  const problem = intervalProblem(ms);
+  if (problem) throw new WatchDefinitionError(`${name} ${problem}, not ${ms} ms`);
+}
+
+/** What is wrong with an interval (from 1 s to 3650 days), or undefined when it is usable. */
+export function intervalProblem(ms: number): string | undefined {
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS) return 'must be at least 1s';
+  if (ms > MAX_INTERVAL_MS) return `must be at most ${MAX_INTERVAL_DAYS} days (${MAX_INTERVAL_DAYS}d)`;
+  return undefined;
 }
 
 /** Compiles an `ignore` pattern (global, so every match is removed). */
