@@ -180,6 +180,11 @@ test('usage errors exit 2 with the usage; runtime errors exit 1', async () => {
     [['watch', 'x.txt', '--interval', 'soon'], 2, /--interval must be a duration such as 30s/],
     [['watch', 'x.txt', '--min-interval', '1m'], 2, /need --adaptive/],
     [['watch', 'x.txt', '--interval', '3651d'], 2, /--interval must be at most 3650 days/],
+    [['watch', 'x.txt', '--timeout', '0'], 2, /--timeout must be more than 0 and at most 1d, not "0"/],
+    [['watch', 'x.txt', '--timeout=0ms'], 2, /--timeout must be more than 0/],
+    [['watch', 'x.txt', '--timeout=-5s'], 2, /--timeout must be a duration/],
+    [['watch', 'x.txt', '--timeout', 'NaN'], 2, /--timeout must be a duration/],
+    [['watch', 'x.txt', '--timeout', '999999999d'], 2, /--timeout must be more than 0 and at most 1d/],
     [
       ['watch', 'x.txt', '--adaptive', '--max-interval', '999999999d'],
       2,

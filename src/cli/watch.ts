@@ -39,7 +39,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --concurrency N           checks in flight at once (default 32)
   --per-host N              checks in flight at once per host (default 2)
   --rate N                  checks per second per host (default: no limit)
-  --timeout D               for each request (default 30s)
+  --timeout D               for each request (default 30s; more than 0, at most 1d)
   --max-body SIZE           largest body read, such as 512KB or 10MB (default 10MB)
   --max-redirects N         redirects followed (default 5)
   --ignore REGEX            text removed before comparing, for every URL (repeatable)
@@ -275,7 +275,7 @@ function settle(argv: string[]) {
       concurrency: parseCount(values.concurrency, '--concurrency', { max: 10_000 }),
       perHost: parseCount(values['per-host'], '--per-host', { max: 1000 }),
       perHostRate: values.rate === undefined ? 0 : parseRate(values.rate),
-      timeoutMs: parseDuration(values.timeout, '--timeout'),
+      timeoutMs: parseTimeout(values.timeout),
       maxBytes: parseSize(values['max-body'], '--max-body'),
       maxRedirects: parseCount(values['max-redirects'], '--max-redirects', { min: 0, max: 20 }),
       ignore: values.ignore,
@@ -295,6 +295,17 @@ function parseInterval(value: string, option: string): number {
   const ms = parseDuration(value, option);
   const problem = intervalProblem(ms);
   if (problem) throw new UsageError(`${option} ${problem}, not ${quote(value)}`);
+  return ms;
+}
+
+/** Longest request timeout: a day (and well within setTimeout's 2^31 − 1 ms). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** `--timeout`: 0 would fail every request at once, so a timeout is more than 0 and at most a day. */
+function parseTimeout(value: string): number {
+  const ms = parseDuration(value, '--timeout');
+  if (!(ms > 0 && ms <= MAX_TIMEOUT_MS))
+    throw new UsageError(`--timeout must be more than 0 and at most 1d, not ${quote(value)}`);
   return ms;
 }
 
