@@ -145,6 +145,30 @@ test('a URL file saved with a UTF-8 BOM or as UTF-16 (LE or BE, with a BOM) is r
   }
 });
 
+test('--ui-host that is not an address of this machine: exit 1 before any check is made', async () => {
+  origin.set('/ui-host/a', { body: 'a' });
+  const file = join(dir, 'ui-host.txt');
+  writeFileSync(file, `${origin.url('/ui-host/a')}\n`);
+  const run = await runCli([
+    'watch',
+    file,
+    '--json',
+    '--db',
+    join(dir, 'ui-host.db'),
+    '--ui',
+    '0',
+    '--ui-host',
+    '192.0.2.1',
+    '--ui-token',
+    'a-token-of-16-chars',
+  ]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /192\.0\.2\.1 is not an address of this machine/);
+  assert.equal(run.stdout, '');
+  assert.doesNotMatch(run.stderr, /watching \d+ URLs/);
+  assert.equal(origin.requests('/ui-host/a').length, 0, 'no check was made');
+});
+
 test('a locked history: a clear message and exit 1', async () => {
   const file = join(dir, 'locked.txt');
   const db = join(dir, 'locked.db');

@@ -3,6 +3,7 @@
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
 
+import type { Server } from 'node:http';
 import { intervalProblem } from '../monitor/definition.ts';
 import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
@@ -114,7 +115,17 @@ export async function watchCommand(argv: string[]): Promise<number> {
     console.error(`etagkit watch: ${error.message}`);
     return 1;
   }
+  let dashboard: { server: Server } | undefined;
   try {
+    // The dashboard binds first: an address it cannot use is an error before anything is added or checked.
+    if (ui) {
+      const started = await startUi(ui, { monitor });
+      if ('error' in started) {
+        console.error(`etagkit watch: ${started.error}`);
+        return 1;
+      }
+      dashboard = started;
+    }
     const parsed = parseWatchFile(text, {
       intervalMs: monitorOptions.intervalMs,
       adaptive: monitorOptions.adaptive,
@@ -138,23 +149,18 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (once) return await runOnce(monitor, parsed.watches.length, json);
     console.error(`watching ${parsed.watches.length} URLs; history in ${historyName(monitorOptions.db)}`);
     await monitor.start();
-    const dashboard = ui && (await startUi(ui, { monitor }));
-    if (dashboard && 'error' in dashboard) {
-      console.error(`etagkit watch: ${dashboard.error}`);
-      return 1;
-    }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    dashboard?.server.close();
-    dashboard?.server.closeAllConnections();
     return 0;
   } catch (error) {
     if (!(error instanceof HistoryError)) throw error;
     console.error(`etagkit watch: ${error.message}`);
     return 1;
   } finally {
+    dashboard?.server.close();
+    dashboard?.server.closeAllConnections();
     await monitor.close();
   }
 }
