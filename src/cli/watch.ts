@@ -261,7 +261,7 @@ function settle(argv: string[]) {
       new RegExp(source);
     } catch (error) {
       throw new UsageError(
-        `--ignore ${quote(source)} is not a regular expression: ${(error as Error).message}`,
+        `--ignore ${quote(source)} is not a regular expression: ${(error as Error).message.replaceAll(source, '…')}`,
       );
     }
   }

@@ -29,6 +29,20 @@ export const DEFAULT_WATCH: WatchDefaults = {
   headers: {},
 };
 
+/** Longest part of a value echoed in an error: a 16 KB line must not flood the terminal or a log. */
+const SHOWN_CHARS = 80;
+
+/** A value as an error shows it: quoted and escaped, cut to 80 characters with an ellipsis. */
+export function shown(value: string): string {
+  return JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
+}
+
+/** An engine's complaint, without the echo of the value (cut like shown(), for engines that repeat it). */
+function complaint(error: unknown, value: string): string {
+  const message = (error as Error).message.replaceAll(value, '…');
+  return message.length > SHOWN_CHARS ? `${message.slice(0, SHOWN_CHARS)}…` : message;
+}
+
 /** A definition that cannot be used: the message says what and why. */
 export class WatchDefinitionError extends Error {
   override name = 'WatchDefinitionError';
@@ -83,8 +97,7 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...defaults.headers, ...given.headers })) {
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name))
-      throw new WatchDefinitionError(`header name ${JSON.stringify(name)} is not a token`);
+    if (!TOKEN.test(name)) throw new WatchDefinitionError(`header name ${shown(name)} is not a token`);
     if (RESERVED_HEADERS.has(lower))
       throw new WatchDefinitionError(
         `header ${name} is set by the monitor itself (it echoes the server's own validators); remove it`,
@@ -101,7 +114,7 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
     throw new WatchDefinitionError('a watch takes a selector (HTML) or a pointer (JSON), not both');
   const whitespace = given.whitespace ?? 'collapse';
   if (whitespace !== 'collapse' && whitespace !== 'keep')
-    throw new WatchDefinitionError(`whitespace must be collapse or keep, not ${JSON.stringify(whitespace)}`);
+    throw new WatchDefinitionError(`whitespace must be collapse or keep, not ${shown(String(whitespace))}`);
   return {
     url,
     intervalMs,
@@ -193,13 +206,13 @@ export function checkUrl(value: unknown): string {
   try {
     url = new URL(value);
   } catch {
-    throw new WatchDefinitionError(`${JSON.stringify(value)} is not a URL (expected http:// or https://…)`);
+    throw new WatchDefinitionError(`${shown(value)} is not a URL (expected http:// or https://…)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new WatchDefinitionError(`${JSON.stringify(value)} is not an http:// or https:// URL`);
+    throw new WatchDefinitionError(`${shown(value)} is not an http:// or https:// URL`);
   if (url.username || url.password)
     throw new WatchDefinitionError(
-      `${url.host}: credentials in the URL would be stored in clear; send them with a header (header="Authorization: …")`,
+      `${shown(url.host)}: credentials in the URL would be stored in clear; send them with a header (header="Authorization: …")`,
     );
   url.hash = '';
   return url.href;
@@ -223,7 +236,7 @@ export function compileIgnore(source: string): RegExp {
     return new RegExp(source, 'g');
   } catch (error) {
     throw new WatchDefinitionError(
-      `ignore pattern ${JSON.stringify(source)} is not a regular expression: ${(error as Error).message}`,
+      `ignore pattern ${shown(source)} is not a regular expression: ${complaint(error, source)}`,
     );
   }
 }
@@ -235,7 +248,7 @@ export function compileSelector(selector: string): (node: AnyNode) => boolean {
     return compile<AnyNode, Element>(selector);
   } catch (error) {
     throw new WatchDefinitionError(
-      `selector ${JSON.stringify(selector)} is not valid CSS: ${(error as Error).message}`,
+      `selector ${shown(selector)} is not valid CSS: ${complaint(error, selector)}`,
     );
   }
 }
@@ -247,15 +260,13 @@ export function compileSelector(selector: string): (node: AnyNode) => boolean {
 export function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/'))
-    throw new WatchDefinitionError(`JSON Pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
+    throw new WatchDefinitionError(`JSON Pointer ${shown(pointer)} must be empty or start with "/"`);
   return pointer
     .slice(1)
     .split('/')
     .map((token) => {
       if (/~[^01]|~$/.test(token))
-        throw new WatchDefinitionError(
-          `JSON Pointer ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1`,
-        );
+        throw new WatchDefinitionError(`JSON Pointer ${shown(pointer)}: "~" must be followed by 0 or 1`);
       return token.replaceAll('~1', '/').replaceAll('~0', '~');
     });
 }
