@@ -423,3 +423,21 @@ test('bytes saved is never negative: a verified 304 saves nothing, each trusted 
   assert.equal(total.notModified, 4);
   assert.equal(total.bytesSaved, 2 * 4);
 });
+
+test('a negative bytes-saved count left by an older version starts again from 0 at the next check', async () => {
+  const db = join(dir, 'negative-saved.db');
+  const url = origin.url('/saved-old');
+  origin.set('/saved-old', { body: 'old', etag: '"o"' });
+  const first = await createMonitor({ db });
+  await first.checkNow(url);
+  await first.close();
+  const { DatabaseSync } = await import('node:sqlite');
+  const raw = new DatabaseSync(db);
+  raw.prepare("UPDATE watches SET state = json_set(state, '$.bytesSaved', -500)").run();
+  raw.close();
+  const monitor = await createMonitor({ db });
+  after(() => monitor.close());
+  assert.equal((await monitor.metrics()).total.bytesSaved, -500, 'the old count as stored');
+  await monitor.checkNow(url);
+  assert.equal((await monitor.metrics()).total.bytesSaved, 0);
+});
