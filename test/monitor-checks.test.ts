@@ -405,3 +405,39 @@ test('metrics per host and in total: checks, 304 ratio, bytes transferred and sa
   assert.ok(total.bytes > 10_000 && total.bytes < 11_000, String(total.bytes));
   assert.deepEqual(hosts[new URL(url).host], total);
 });
+
+test('bytes saved is never negative: a verified 304 saves nothing, each trusted 304 the last full response', async () => {
+  const monitor = await monitorFor();
+  const url = origin.url('/saved');
+  origin.set('/saved', { body: 'tiny', etag: '"t"' });
+  // Unproven: the 304s of checks 2 and 3 are each verified by a full fetch (more bytes than one plain GET).
+  const events = await checks(monitor, url, 3);
+  assert.deepEqual(
+    events.map((e) => e.truth),
+    [false, true, true],
+  );
+  assert.equal((await monitor.metrics()).total.bytesSaved, 0);
+  // Trusted from now on: each 304 spares the 4-byte body.
+  await checks(monitor, url, 2);
+  const { total } = await monitor.metrics();
+  assert.equal(total.notModified, 4);
+  assert.equal(total.bytesSaved, 2 * 4);
+});
+
+test('a negative bytes-saved count left by an older version starts again from 0 at the next check', async () => {
+  const db = join(dir, 'negative-saved.db');
+  const url = origin.url('/saved-old');
+  origin.set('/saved-old', { body: 'old', etag: '"o"' });
+  const first = await createMonitor({ db });
+  await first.checkNow(url);
+  await first.close();
+  const { DatabaseSync } = await import('node:sqlite');
+  const raw = new DatabaseSync(db);
+  raw.prepare("UPDATE watches SET state = json_set(state, '$.bytesSaved', -500)").run();
+  raw.close();
+  const monitor = await createMonitor({ db });
+  after(() => monitor.close());
+  assert.equal((await monitor.metrics()).total.bytesSaved, -500, 'the old count as stored');
+  await monitor.checkNow(url);
+  assert.equal((await monitor.metrics()).total.bytesSaved, 0);
+});

@@ -119,6 +119,56 @@ test('the file is the watch list: a URL removed from it is paused, its history k
   assert.equal(history.stdout.trim().split('\n').length, 1, 'history kept');
 });
 
+test('a URL file saved with a UTF-8 BOM or as UTF-16 (LE or BE, with a BOM) is read by its BOM', async () => {
+  origin.set('/bom/1', { body: '1' });
+  origin.set('/bom/2', { body: '2' });
+  const text = `# ünïcode comment\r\n${origin.url('/bom/1')}\r\n${origin.url('/bom/2')} interval=10m\r\n`;
+  const be = Buffer.from(text, 'utf16le');
+  for (let i = 0; i < be.length; i += 2) [be[i], be[i + 1]] = [be[i + 1]!, be[i]!];
+  const files: [string, Buffer][] = [
+    ['utf8-bom', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
+    ['utf16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+    ['utf16be', Buffer.concat([Buffer.from([0xfe, 0xff]), be])],
+  ];
+  for (const [name, bytes] of files) {
+    const file = join(dir, `${name}.txt`);
+    writeFileSync(file, bytes);
+    const run = await runCli(['watch', file, '--once', '--json', '--db', join(dir, `${name}.db`)]);
+    assert.equal(run.code, 0, `${name}: ${run.stderr}`);
+    assert.equal(run.stderr, '', name);
+    const urls = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).url)
+      .sort();
+    assert.deepEqual(urls, [origin.url('/bom/1'), origin.url('/bom/2')], name);
+  }
+});
+
+test('--ui-host that is not an address of this machine: exit 1 before any check is made', async () => {
+  origin.set('/ui-host/a', { body: 'a' });
+  const file = join(dir, 'ui-host.txt');
+  writeFileSync(file, `${origin.url('/ui-host/a')}\n`);
+  const run = await runCli([
+    'watch',
+    file,
+    '--json',
+    '--db',
+    join(dir, 'ui-host.db'),
+    '--ui',
+    '0',
+    '--ui-host',
+    '192.0.2.1',
+    '--ui-token',
+    'a-token-of-16-chars',
+  ]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /192\.0\.2\.1 is not an address of this machine/);
+  assert.equal(run.stdout, '');
+  assert.doesNotMatch(run.stderr, /watching \d+ URLs/);
+  assert.equal(origin.requests('/ui-host/a').length, 0, 'no check was made');
+});
+
 test('a locked history: a clear message and exit 1', async () => {
   const file = join(dir, 'locked.txt');
   const db = join(dir, 'locked.db');
@@ -153,6 +203,17 @@ test('usage errors exit 2 with the usage; runtime errors exit 1', async () => {
     [['watch', 'x.txt', '--colour'], 2, /unknown option --colour/],
     [['watch', 'x.txt', '--interval', 'soon'], 2, /--interval must be a duration such as 30s/],
     [['watch', 'x.txt', '--min-interval', '1m'], 2, /need --adaptive/],
+    [['watch', 'x.txt', '--interval', '3651d'], 2, /--interval must be at most 3650 days/],
+    [['watch', 'x.txt', '--timeout', '0'], 2, /--timeout must be more than 0 and at most 1d, not "0"/],
+    [['watch', 'x.txt', '--timeout=0ms'], 2, /--timeout must be more than 0/],
+    [['watch', 'x.txt', '--timeout=-5s'], 2, /--timeout must be a duration/],
+    [['watch', 'x.txt', '--timeout', 'NaN'], 2, /--timeout must be a duration/],
+    [['watch', 'x.txt', '--timeout', '999999999d'], 2, /--timeout must be more than 0 and at most 1d/],
+    [
+      ['watch', 'x.txt', '--adaptive', '--max-interval', '999999999d'],
+      2,
+      /--max-interval must be at most 3650/,
+    ],
     [['watch', 'x.txt', '--webhook', 'ftp://x'], 2, /--webhook must be an http/],
     [['watch', 'x.txt', '--max-body', 'lots'], 2, /--max-body must be a size/],
     [['watch', join(dir, 'nope.txt')], 1, /cannot read .*nope\.txt.*ENOENT/],

@@ -1,11 +1,11 @@
 /** `etagkit check <url>…`: audits validator handling and prints a report, JSON or SARIF; exit codes for CI. */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { type AuditTarget, auditAll } from '../audit/audit.ts';
 import { exitCode, formatText, toJson } from '../audit/format.ts';
 import { toSarif, type UrlSource } from '../audit/sarif.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { readTextFile } from './text-file.ts';
 
 const USAGE = `usage: etagkit check <url>… [--file F] [--json|--sarif] [--fail-on error|warn] [--write-probe URL]
 
@@ -78,7 +78,7 @@ async function settle(argv: string[]) {
   for (const file of values.file) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readTextFile(file);
     } catch (error) {
       throw new UsageError(
         `cannot read --file ${quote(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,

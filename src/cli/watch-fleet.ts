@@ -4,7 +4,7 @@
  *   etagkit watch urls.txt --redis … --db postgres://… --scheduler-only   loads the file, enqueues checks
  *   etagkit watch --redis … --db postgres://… --worker [--concurrency N]  runs checks, on any number of machines
  */
-import { readFile } from 'node:fs/promises';
+
 import { DEFAULT_CHECK_SETTINGS } from '../monitor/check.ts';
 import { connectRedis, DEFAULT_PREFIX, loadFleetModules, redisName } from '../monitor/fleet/queue.ts';
 import { FleetScheduler } from '../monitor/fleet/scheduler.ts';
@@ -18,6 +18,7 @@ import { type Target, targetKey } from '../monitor/outbox.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseDuration, quote, UsageError } from './args.ts';
+import { readTextFile } from './text-file.ts';
 
 /** The options only the fleet reads (added to watch's own in watch.ts). */
 export const FLEET_OPTIONS = {
@@ -103,7 +104,7 @@ export async function fleetCommand(
   if (file !== undefined) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readTextFile(file);
     } catch (error) {
       return fail(`cannot read ${quote(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`);
     }

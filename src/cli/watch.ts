@@ -2,13 +2,16 @@
  * `etagkit watch <urls-file>`: polls every URL of the file conditionally, records each check in the history and
  * reports changes (a thin shell over etagkit/monitor). `etagkit watch history|diff|stats` read the history.
  */
-import { readFile } from 'node:fs/promises';
+
+import type { Server } from 'node:http';
+import { intervalProblem } from '../monitor/definition.ts';
 import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
 import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { readTextFile } from './text-file.ts';
 import { FLEET_OPTIONS, FLEET_USAGE, fleetCommand, settleFleet } from './watch-fleet.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
 import { serveHistory, settleUi, startUi, UI_OPTIONS, UI_USAGE } from './watch-ui.ts';
@@ -29,7 +32,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --db PATH|URL             the history: a SQLite file (default ${DEFAULT_DB}) or postgres://…
   --once                    check every URL once, then exit
   --json                    print one JSON object per check on stdout
-  --interval D              time between checks of a URL (default 5m)
+  --interval D              time between checks of a URL (default 5m; 1s to 3650d)
   --adaptive                lengthen intervals while nothing changes, shorten them on changes
   --min-interval D          --adaptive lower bound (default interval/8, at least 1s)
   --max-interval D          --adaptive upper bound (default 16×interval, at least 1d)
@@ -37,7 +40,7 @@ The URL file has one URL per line, # comments, and per-line options after the UR
   --concurrency N           checks in flight at once (default 32)
   --per-host N              checks in flight at once per host (default 2)
   --rate N                  checks per second per host (default: no limit)
-  --timeout D               for each request (default 30s)
+  --timeout D               for each request (default 30s; more than 0, at most 1d)
   --max-body SIZE           largest body read, such as 512KB or 10MB (default 10MB)
   --max-redirects N         redirects followed (default 5)
   --ignore REGEX            text removed before comparing, for every URL (repeatable)
@@ -97,7 +100,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const file = settings.file;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (error) {
     console.error(
       `etagkit watch: cannot read ${quote(file)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
@@ -112,7 +115,17 @@ export async function watchCommand(argv: string[]): Promise<number> {
     console.error(`etagkit watch: ${error.message}`);
     return 1;
   }
+  let dashboard: { server: Server } | undefined;
   try {
+    // The dashboard binds first: an address it cannot use is an error before anything is added or checked.
+    if (ui) {
+      const started = await startUi(ui, { monitor });
+      if ('error' in started) {
+        console.error(`etagkit watch: ${started.error}`);
+        return 1;
+      }
+      dashboard = started;
+    }
     const parsed = parseWatchFile(text, {
       intervalMs: monitorOptions.intervalMs,
       adaptive: monitorOptions.adaptive,
@@ -136,23 +149,18 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (once) return await runOnce(monitor, parsed.watches.length, json);
     console.error(`watching ${parsed.watches.length} URLs; history in ${historyName(monitorOptions.db)}`);
     await monitor.start();
-    const dashboard = ui && (await startUi(ui, { monitor }));
-    if (dashboard && 'error' in dashboard) {
-      console.error(`etagkit watch: ${dashboard.error}`);
-      return 1;
-    }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    dashboard?.server.close();
-    dashboard?.server.closeAllConnections();
     return 0;
   } catch (error) {
     if (!(error instanceof HistoryError)) throw error;
     console.error(`etagkit watch: ${error.message}`);
     return 1;
   } finally {
+    dashboard?.server.close();
+    dashboard?.server.closeAllConnections();
     await monitor.close();
   }
 }
@@ -243,11 +251,9 @@ function settle(argv: string[]) {
     );
   if (ui && values.once)
     throw new UsageError('--ui serves the dashboard while watching; it cannot go with --once');
-  const intervalMs = parseDuration(values.interval, '--interval');
-  if (intervalMs < 1000)
-    throw new UsageError(`--interval must be at least 1s, not ${quote(values.interval)}`);
-  const minIntervalMs = values['min-interval'] && parseDuration(values['min-interval'], '--min-interval');
-  const maxIntervalMs = values['max-interval'] && parseDuration(values['max-interval'], '--max-interval');
+  const intervalMs = parseInterval(values.interval, '--interval');
+  const minIntervalMs = values['min-interval'] && parseInterval(values['min-interval'], '--min-interval');
+  const maxIntervalMs = values['max-interval'] && parseInterval(values['max-interval'], '--max-interval');
   if ((minIntervalMs || maxIntervalMs) && !values.adaptive)
     throw new UsageError('--min-interval and --max-interval need --adaptive');
   for (const source of values.ignore) {
@@ -255,7 +261,7 @@ function settle(argv: string[]) {
       new RegExp(source);
     } catch (error) {
       throw new UsageError(
-        `--ignore ${quote(source)} is not a regular expression: ${(error as Error).message}`,
+        `--ignore ${quote(source)} is not a regular expression: ${(error as Error).message.replaceAll(source, '…')}`,
       );
     }
   }
@@ -275,7 +281,7 @@ function settle(argv: string[]) {
       concurrency: parseCount(values.concurrency, '--concurrency', { max: 10_000 }),
       perHost: parseCount(values['per-host'], '--per-host', { max: 1000 }),
       perHostRate: values.rate === undefined ? 0 : parseRate(values.rate),
-      timeoutMs: parseDuration(values.timeout, '--timeout'),
+      timeoutMs: parseTimeout(values.timeout),
       maxBytes: parseSize(values['max-body'], '--max-body'),
       maxRedirects: parseCount(values['max-redirects'], '--max-redirects', { min: 0, max: 20 }),
       ignore: values.ignore,
@@ -288,6 +294,25 @@ function settle(argv: string[]) {
       },
     },
   };
+}
+
+/** A check interval: a duration from 1s to 3650 days. */
+function parseInterval(value: string, option: string): number {
+  const ms = parseDuration(value, option);
+  const problem = intervalProblem(ms);
+  if (problem) throw new UsageError(`${option} ${problem}, not ${quote(value)}`);
+  return ms;
+}
+
+/** Longest request timeout: a day (and well within setTimeout's 2^31 − 1 ms). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** `--timeout`: 0 would fail every request at once, so a timeout is more than 0 and at most a day. */
+function parseTimeout(value: string): number {
+  const ms = parseDuration(value, '--timeout');
+  if (!(ms > 0 && ms <= MAX_TIMEOUT_MS))
+    throw new UsageError(`--timeout must be more than 0 and at most 1d, not ${quote(value)}`);
+  return ms;
 }
 
 function parseRate(value: string): number {

@@ -145,11 +145,11 @@ export async function performCheck(
         !weakCompare(tag, previous.etag);
       const stored = !mismatched && (await env.store.hasSnapshot(previous.digest!));
       if (!stored || truthDue) {
-        const priorBytes = bytes;
+        // The full response is fetched after all: nothing is saved. The 304's own bytes count as transferred
+        // (in `bytes`), not as negative savings, so "saved" only ever counts bodies a trusted 304 spared.
         refetchAfter304 = !stored && !mismatched;
         after304 = stored;
         response = await get(false);
-        saved -= priorBytes;
         if (response.status === 304)
           throw new CheckFailure('304 Not Modified to a request that carried no validators');
       } else {
@@ -294,7 +294,8 @@ export async function performCheck(
     state = {
       ...state,
       bytes: previous.bytes + bytes,
-      bytesSaved: previous.bytesSaved + saved,
+      // A history written before savings were counted this way may hold a negative count: it starts at 0 again.
+      bytesSaved: Math.max(0, previous.bytesSaved) + saved,
       lastCheckAt: now,
       lastDueAt: dueAt,
       intervalMs,

@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is the syntax under test, not a template
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { defineWatch, expandHeaders, isCredentialHeader, WatchDefinitionError } from './definition.ts';
@@ -83,4 +84,61 @@ test('isCredentialHeader', () => {
     assert.equal(isCredentialHeader(name), true, name);
   for (const name of ['Accept', 'Keyboard', 'X-Tokenizer', 'User-Agent'])
     assert.equal(isCredentialHeader(name), false, name);
+});
+
+test('hostile credential values and watch files are checked in linear time (no regex backtracking)', () => {
+  // Run in a child process: a catastrophically backtracking regex blocks the event loop, so only a kill ends it.
+  const hostile = [
+    `x=\${X}${' x='.repeat(30_000)}!`,
+    `a=\${A}${' '.repeat(100_000)};!`,
+    `a=\${A}${'= ;'.repeat(33_000)}"`,
+    `\${A}${'\t;a=\t '.repeat(20_000)}x`,
+  ];
+  const script = `
+    import { defineWatch } from ${JSON.stringify(new URL('./definition.ts', import.meta.url).href)};
+    import { parseWatchFile } from ${JSON.stringify(new URL('./watch-file.ts', import.meta.url).href)};
+    const hostile = ${JSON.stringify(hostile)};
+    for (const value of hostile)
+      for (const name of ['Cookie', 'Authorization', 'X-Api-Key'])
+        try { defineWatch({ url: 'https://a.test/', headers: { [name]: value } }); } catch {}
+    const line = 'https://a.test/ header="Cookie: x=\${X}' + ' x='.repeat(5000) + '!"';
+    parseWatchFile(Array.from({ length: 7 }, (_, i) => line.replace('a.test/', 'a.test/' + i)).join('\\n'));
+  `;
+  const started = Date.now();
+  const run = spawnSync(process.execPath, ['--input-type=module'], {
+    input: script,
+    timeout: 20_000,
+    encoding: 'utf8',
+  });
+  assert.equal(run.signal, null, `killed after ${Date.now() - started} ms: backtracking`);
+  assert.equal(run.status, 0, run.stderr);
+});
+
+test('cookie values: only names may be written out, every value a reference', () => {
+  const rows: [string, boolean][] = [
+    ['sid=${S}', true],
+    [' sid=${S} ; b=${B};', true],
+    ['sid=${S};b=${B} ;  ', true],
+    ['sid=${S}; b=${B}x', false],
+    ['sid=${S} x', false],
+    ['sid=${S}; b', false],
+    ['sid=${S}; =${B}', false],
+    ['sid=${S}; a b=${B}', false],
+  ];
+  for (const [value, ok] of rows)
+    if (ok) assert.equal(define({ Cookie: value }).headers.cookie, value.trim(), value);
+    else assert.throws(() => define({ Cookie: value }), /stored in clear/, value);
+});
+
+test('intervals are capped at 3650 days (a larger one overflows dates); the default max-interval stays within', () => {
+  const day = 86_400_000;
+  const longest = defineWatch({ url, intervalMs: 3650 * day });
+  assert.equal(longest.maxIntervalMs, 3650 * day);
+  for (const given of [
+    { intervalMs: 3651 * day },
+    { intervalMs: 999_999_999 * day },
+    { intervalMs: day, maxIntervalMs: 3651 * day, adaptive: true },
+    { intervalMs: day, minIntervalMs: 1e300 },
+  ])
+    assert.throws(() => defineWatch({ url, ...given }), /must be at most 3650 days/, JSON.stringify(given));
 });

@@ -29,6 +29,20 @@ export const DEFAULT_WATCH: WatchDefaults = {
   headers: {},
 };
 
+/** Longest part of a value echoed in an error: a 16 KB line must not flood the terminal or a log. */
+const SHOWN_CHARS = 80;
+
+/** A value as an error shows it: quoted and escaped, cut to 80 characters with an ellipsis. */
+export function shown(value: string): string {
+  return JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
+}
+
+/** An engine's complaint, without the echo of the value (cut like shown(), for engines that repeat it). */
+function complaint(error: unknown, value: string): string {
+  const message = (error as Error).message.replaceAll(value, '…');
+  return message.length > SHOWN_CHARS ? `${message.slice(0, SHOWN_CHARS)}…` : message;
+}
+
 /** A definition that cannot be used: the message says what and why. */
 export class WatchDefinitionError extends Error {
   override name = 'WatchDefinitionError';
@@ -58,6 +72,9 @@ const CREDENTIAL_NAME = /(^|-)(api-?key|token|secret|password|passwd|auth|sessio
 /** `${NAME}`: an environment variable, expanded when a request is made. */
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MIN_INTERVAL_MS = 1000;
+/** Longest interval: ten years. Far beyond it, due times leave the range of a Date and timers overflow. */
+export const MAX_INTERVAL_DAYS = 3650;
+const MAX_INTERVAL_MS = MAX_INTERVAL_DAYS * 86_400_000;
 
 /** Checks and completes a watch definition. Throws WatchDefinitionError. */
 export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT_WATCH): WatchDefinition {
@@ -68,7 +85,9 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
   const minIntervalMs =
     given.minIntervalMs ?? defaults.minIntervalMs ?? Math.max(MIN_INTERVAL_MS, intervalMs / 8);
   const maxIntervalMs =
-    given.maxIntervalMs ?? defaults.maxIntervalMs ?? Math.max(intervalMs * 16, 86_400_000);
+    given.maxIntervalMs ??
+    defaults.maxIntervalMs ??
+    Math.min(MAX_INTERVAL_MS, Math.max(intervalMs * 16, 86_400_000));
   checkInterval('min-interval', minIntervalMs);
   checkInterval('max-interval', maxIntervalMs);
   if (minIntervalMs > intervalMs || intervalMs > maxIntervalMs)
@@ -78,8 +97,7 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...defaults.headers, ...given.headers })) {
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name))
-      throw new WatchDefinitionError(`header name ${JSON.stringify(name)} is not a token`);
+    if (!TOKEN.test(name)) throw new WatchDefinitionError(`header name ${shown(name)} is not a token`);
     if (RESERVED_HEADERS.has(lower))
       throw new WatchDefinitionError(
         `header ${name} is set by the monitor itself (it echoes the server's own validators); remove it`,
@@ -96,7 +114,7 @@ export function defineWatch(input: WatchInput, defaults: WatchDefaults = DEFAULT
     throw new WatchDefinitionError('a watch takes a selector (HTML) or a pointer (JSON), not both');
   const whitespace = given.whitespace ?? 'collapse';
   if (whitespace !== 'collapse' && whitespace !== 'keep')
-    throw new WatchDefinitionError(`whitespace must be collapse or keep, not ${JSON.stringify(whitespace)}`);
+    throw new WatchDefinitionError(`whitespace must be collapse or keep, not ${shown(String(whitespace))}`);
   return {
     url,
     intervalMs,
@@ -133,15 +151,31 @@ function checkHeaderValue(name: string, value: string): string {
   const lower = name.toLowerCase();
   const allowed =
     lower === 'authorization' || lower === 'proxy-authorization'
-      ? /^\s*([A-Za-z][\w.+-]*\s*)?$/
+      ? /^\s*([A-Za-z][\w.+-]*\s*)?$/.test(literal)
       : lower === 'cookie'
-        ? /^(\s*[^=;\s]+=\s*;?)*\s*$/
-        : /^\s*$/;
-  if (literal === value || !allowed.test(literal))
+        ? onlyCookieNames(literal)
+        : literal.trim() === '';
+  if (literal === value || !allowed)
     throw new WatchDefinitionError(
       `header ${name} holds a credential, which would be stored in clear in the history; put the secret in an environment variable and write it as \${VARIABLE} (${name}: ${lower.endsWith('authorization') ? 'Bearer ' : lower === 'cookie' ? 'sid=' : ''}\${VARIABLE}), expanded when each request is made`,
     );
   return value;
+}
+
+/**
+ * True when a Cookie value, its references removed, holds nothing but cookie names: `name=` pairs separated by
+ * `;` (RFC 6265 §4.2.1), so that every value was a reference. A split and a scan, linear in the length: a
+ * regex with nested quantifiers here backtracked exponentially on an 80-byte line.
+ */
+function onlyCookieNames(literal: string): boolean {
+  for (const pair of literal.split(';')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0 || eq !== trimmed.length - 1) return false;
+    for (let i = 0; i < eq; i++) if (/\s/.test(trimmed[i]!)) return false;
+  }
+  return true;
 }
 
 /** The headers to send, every `${NAME}` replaced by the variable's value in `env`; or why they cannot be. */
@@ -172,21 +206,28 @@ export function checkUrl(value: unknown): string {
   try {
     url = new URL(value);
   } catch {
-    throw new WatchDefinitionError(`${JSON.stringify(value)} is not a URL (expected http:// or https://…)`);
+    throw new WatchDefinitionError(`${shown(value)} is not a URL (expected http:// or https://…)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new WatchDefinitionError(`${JSON.stringify(value)} is not an http:// or https:// URL`);
+    throw new WatchDefinitionError(`${shown(value)} is not an http:// or https:// URL`);
   if (url.username || url.password)
     throw new WatchDefinitionError(
-      `${url.host}: credentials in the URL would be stored in clear; send them with a header (header="Authorization: …")`,
+      `${shown(url.host)}: credentials in the URL would be stored in clear; send them with a header (header="Authorization: …")`,
     );
   url.hash = '';
   return url.href;
 }
 
 function checkInterval(name: string, ms: number): void {
-  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS)
-    throw new WatchDefinitionError(`${name} must be at least 1s, not ${ms} ms`);
+  const problem = intervalProblem(ms);
+  if (problem) throw new WatchDefinitionError(`${name} ${problem}, not ${ms} ms`);
+}
+
+/** What is wrong with an interval (from 1 s to 3650 days), or undefined when it is usable. */
+export function intervalProblem(ms: number): string | undefined {
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS) return 'must be at least 1s';
+  if (ms > MAX_INTERVAL_MS) return `must be at most ${MAX_INTERVAL_DAYS} days (${MAX_INTERVAL_DAYS}d)`;
+  return undefined;
 }
 
 /** Compiles an `ignore` pattern (global, so every match is removed). */
@@ -195,7 +236,7 @@ export function compileIgnore(source: string): RegExp {
     return new RegExp(source, 'g');
   } catch (error) {
     throw new WatchDefinitionError(
-      `ignore pattern ${JSON.stringify(source)} is not a regular expression: ${(error as Error).message}`,
+      `ignore pattern ${shown(source)} is not a regular expression: ${complaint(error, source)}`,
     );
   }
 }
@@ -207,7 +248,7 @@ export function compileSelector(selector: string): (node: AnyNode) => boolean {
     return compile<AnyNode, Element>(selector);
   } catch (error) {
     throw new WatchDefinitionError(
-      `selector ${JSON.stringify(selector)} is not valid CSS: ${(error as Error).message}`,
+      `selector ${shown(selector)} is not valid CSS: ${complaint(error, selector)}`,
     );
   }
 }
@@ -219,15 +260,13 @@ export function compileSelector(selector: string): (node: AnyNode) => boolean {
 export function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/'))
-    throw new WatchDefinitionError(`JSON Pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
+    throw new WatchDefinitionError(`JSON Pointer ${shown(pointer)} must be empty or start with "/"`);
   return pointer
     .slice(1)
     .split('/')
     .map((token) => {
       if (/~[^01]|~$/.test(token))
-        throw new WatchDefinitionError(
-          `JSON Pointer ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1`,
-        );
+        throw new WatchDefinitionError(`JSON Pointer ${shown(pointer)}: "~" must be followed by 0 or 1`);
       return token.replaceAll('~1', '/').replaceAll('~0', '~');
     });
 }

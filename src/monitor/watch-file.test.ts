@@ -101,3 +101,43 @@ test('parsePointer: RFC 6901 §3 and §5 examples', () => {
   assert.throws(() => parsePointer('/a~2'), /"~" must be followed by 0 or 1/);
   assert.throws(() => parsePointer('/a~'), /"~" must be followed by 0 or 1/);
 });
+
+test('parseWatchFile: a byte order mark before the first line is not part of its URL', () => {
+  const { watches, problems } = parseWatchFile('\uFEFFhttps://a.test/1\nhttps://a.test/2');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(
+    watches.map((w) => w.url),
+    ['https://a.test/1', 'https://a.test/2'],
+  );
+});
+
+test('parseWatchFile: an error echoes at most 80 characters of the offending value, cut with an ellipsis', () => {
+  const long = 'x'.repeat(15_000);
+  const url = `https://a.test/${long}`;
+  const lines = [
+    url,
+    url,
+    `notaurl${long}`,
+    `ftp://a.test/${long}`,
+    `https://u:p@${'h'.repeat(200)}.test/`,
+    `https://a.test/1 ${long}=1`,
+    `https://a.test/2 adaptive=${long}`,
+    `https://a.test/3 header=${long}`,
+    `https://a.test/4 header="(${long}: v"`,
+    `https://a.test/5 interval=${long}`,
+    `https://a.test/6 selector="p[${long}"`,
+    `https://a.test/7 ignore="(${long}"`,
+    `https://a.test/8 pointer=${long}`,
+    `https://a.test/9 pointer=/${long}~`,
+    `https://a.test/10 whitespace=${long}`,
+  ];
+  const { problems } = parseWatchFile(lines.join('\n'));
+  assert.deepEqual(
+    problems.map((p) => p.line),
+    lines.slice(1).map((_, i) => i + 2),
+  );
+  for (const { line, message } of problems) {
+    assert.ok(message.length < 400, `line ${line}: ${message.length} characters: ${message.slice(0, 200)}`);
+    assert.ok(message.includes('…'), `line ${line}: ${message}`);
+  }
+});

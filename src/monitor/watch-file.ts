@@ -13,6 +13,7 @@ import { parseDurationMs } from '../core/duration.ts';
 import {
   checkUrl,
   defineWatch,
+  shown,
   type WatchDefaults,
   WatchDefinitionError,
   type WatchInput,
@@ -51,7 +52,8 @@ export function parseWatchFile(text: string, defaults?: WatchDefaults): ParsedWa
   const watches: WatchDefinition[] = [];
   const problems: WatchFileProblem[] = [];
   const firstLine = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
+  // A byte order mark left at the start (text decoded without dropping it) is not part of the first URL.
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const number = i + 1;
     const raw = lines[i]!;
@@ -65,7 +67,7 @@ export function parseWatchFile(text: string, defaults?: WatchDefaults): ParsedWa
       const definition = defineWatch(toInput(tokens), defaults);
       const seen = firstLine.get(definition.url);
       if (seen !== undefined)
-        throw new WatchDefinitionError(`${definition.url} is already watched on line ${seen}`);
+        throw new WatchDefinitionError(`${shown(definition.url)} is already watched on line ${seen}`);
       firstLine.set(definition.url, number);
       watches.push(definition);
     } catch (error) {
@@ -87,10 +89,10 @@ function toInput([url, ...options]: string[]): WatchInput {
     const name = (eq === -1 ? option : option.slice(0, eq)) as OptionName;
     const value = eq === -1 ? undefined : option.slice(eq + 1);
     if (!OPTIONS.includes(name))
-      throw new WatchDefinitionError(`unknown option ${JSON.stringify(name)} (known: ${OPTIONS.join(', ')})`);
+      throw new WatchDefinitionError(`unknown option ${shown(name)} (known: ${OPTIONS.join(', ')})`);
     if (SWITCHES.has(name)) {
       if (value !== undefined && value !== 'on' && value !== 'off')
-        throw new WatchDefinitionError(`${name} takes no value, or on/off, not ${JSON.stringify(value)}`);
+        throw new WatchDefinitionError(`${name} takes no value, or on/off, not ${shown(value)}`);
       const on = value !== 'off';
       if (name === 'adaptive') input.adaptive = on;
       else input.respectCacheHeaders = on;
@@ -109,8 +111,7 @@ function toInput([url, ...options]: string[]): WatchInput {
         break;
       case 'header': {
         const colon = value.indexOf(':');
-        if (colon <= 0)
-          throw new WatchDefinitionError(`header must be "Name: value", not ${JSON.stringify(value)}`);
+        if (colon <= 0) throw new WatchDefinitionError(`header must be "Name: value", not ${shown(value)}`);
         input.headers[value.slice(0, colon).trim()] = value.slice(colon + 1).trim();
         break;
       }
@@ -171,8 +172,6 @@ export function tokenize(line: string): string[] {
 function duration(value: string, name: string): number {
   const ms = parseDurationMs(value);
   if (ms === undefined)
-    throw new WatchDefinitionError(
-      `${name} must be a duration such as 30s, 5m or 2h, not ${JSON.stringify(value)}`,
-    );
+    throw new WatchDefinitionError(`${name} must be a duration such as 30s, 5m or 2h, not ${shown(value)}`);
   return ms;
 }

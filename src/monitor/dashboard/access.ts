@@ -2,8 +2,9 @@
  * Who may use the dashboard. Three checks, each answering one attack:
  * - the token (when one is set, always when listening beyond loopback): compared in constant time over SHA-256
  *   digests, so neither its content nor its length leaks through timing;
- * - the Host header, when no token is set: only loopback names, so a web page that rebinds its own DNS name to
- *   127.0.0.1 cannot read the dashboard through the victim's browser;
+ * - the Host header, when no token is set: only loopback names, on the port the request came in on (or none),
+ *   so a web page that rebinds its own DNS name to 127.0.0.1 cannot read the dashboard through the victim's
+ *   browser;
  * - the Origin header on every state-changing request: it must be the dashboard's own origin, so another site
  *   cannot make the browser add, pause or remove watches (CSRF). The token travels in an Authorization header
  *   the page sets itself, never in a cookie a browser would attach to a forged request.
@@ -17,8 +18,13 @@ export type Denial = { status: 401 | 403; title: string; detail: string };
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
 export function isLoopback(host: string): boolean {
-  const bare = host.startsWith('[') ? host.slice(1, -1) : host;
-  return LOOPBACK_NAMES.has(bare.toLowerCase()) || (isIP(bare) === 4 && bare.startsWith('127.'));
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (LOOPBACK_NAMES.has(bare.toLowerCase())) return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  // Every spelling of ::1 (0:0:0:0:0:0:0:1, ::0:1); the URL parser refuses zone ids and writes the short form.
+  if (isIP(bare) === 6 && /^[\d.:a-f]+$/i.test(bare))
+    return new URL(`http://[${bare}]/`).hostname === '[::1]';
+  return false;
 }
 
 export class Access {
@@ -45,8 +51,13 @@ export class Access {
         };
       return undefined;
     }
-    const host = hostName(req.headers.host);
-    if (host === undefined || !isLoopback(host))
+    const host = parseHostHeader(req.headers.host);
+    const localPort = req.socket?.localPort;
+    if (
+      host === undefined ||
+      !isLoopback(host.name) ||
+      (host.port !== undefined && localPort !== undefined && host.port !== localPort)
+    )
       return {
         status: 403,
         title: 'Host not allowed',
@@ -64,7 +75,10 @@ export class Access {
     const denied = this.check(req);
     if (denied) return denied;
     const { origin, host } = req.headers;
-    if (host === undefined || (origin !== `http://${host}` && origin !== `https://${host}`))
+    // Scheme and host compare case-insensitively (RFC 3986 §6.2.2.1); the port and the rest exactly.
+    const own = origin?.toLowerCase();
+    const addressed = host?.toLowerCase();
+    if (addressed === undefined || (own !== `http://${addressed}` && own !== `https://${addressed}`))
       return {
         status: 403,
         title: 'Cross-origin request refused',
@@ -85,13 +99,28 @@ function bearer(header: string | undefined): string | undefined {
   return header.slice(space + 1).trim();
 }
 
-/** The host part of a Host header (`[::1]:8080` → `::1`, `localhost:80` → `localhost`). */
-function hostName(header: string | undefined): string | undefined {
+/**
+ * A Host header split into name and port (RFC 9110 §7.2: uri-host [":" port]), or undefined when it is not one:
+ * userinfo, percent-encoding, a zone id, an empty or non-numeric port, anything after the port. Strict on
+ * purpose: the name decides whether a request is served, so nothing may hide beside it.
+ */
+function parseHostHeader(header: string | undefined): { name: string; port: number | undefined } | undefined {
   if (!header) return undefined;
+  let name: string;
+  let rest: string;
   if (header.startsWith('[')) {
     const end = header.indexOf(']');
-    return end < 0 ? undefined : header.slice(1, end);
+    if (end < 0) return undefined;
+    name = header.slice(0, end + 1);
+    if (isIP(header.slice(1, end)) !== 6) return undefined;
+    rest = header.slice(end + 1);
+  } else {
+    const colon = header.indexOf(':');
+    name = colon < 0 ? header : header.slice(0, colon);
+    rest = colon < 0 ? '' : header.slice(colon);
+    if (!/^[a-z\d.-]+$/i.test(name)) return undefined;
   }
-  const colon = header.indexOf(':');
-  return colon < 0 ? header : header.slice(0, colon);
+  if (rest === '') return { name, port: undefined };
+  if (!/^:\d{1,5}$/.test(rest)) return undefined;
+  return { name, port: Number(rest.slice(1)) };
 }
