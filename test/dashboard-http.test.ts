@@ -131,6 +131,9 @@ describe('the API answers conditional requests from the history’s change count
     assert.equal((await write('url=http://x/', 'application/x-www-form-urlencoded')).status, 400);
     assert.equal((await write('{"url":')).status, 400);
     assert.equal((await write(JSON.stringify({ url: 'http://x.example/', interval: 'soon' }))).status, 400);
+    const long = await write(JSON.stringify({ url: 'http://x.example/', interval: 'x'.repeat(10_000) }));
+    assert.equal(long.status, 400);
+    assert.ok(long.body.length < 1000, 'a long bad value is not echoed whole');
     assert.equal(
       (await write(JSON.stringify({ url: `http://x.example/${'a'.repeat(20_000)}` }))).status,
       400,

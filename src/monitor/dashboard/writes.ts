@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDurationMs } from '../../core/duration.ts';
+import { shown } from '../definition.ts';
 import type { Monitor } from '../monitor.ts';
 import { BadRequest, COMMON_HEADERS, queryOf, required, send, sendProblem } from './http.ts';
 
@@ -24,7 +25,7 @@ export async function write(monitor: Monitor, method: string, req: IncomingMessa
     return send(res, 201, 'application/json', JSON.stringify({ url: watch.definition.url }));
   }
   if (body.paused !== undefined && typeof body.paused !== 'boolean')
-    throw new BadRequest(`paused must be true or false, not ${JSON.stringify(body.paused)}`);
+    throw new BadRequest(`paused must be true or false, not ${echo(body.paused)}`);
   const watch = (await monitor.list()).find((w) => w.definition.url === url);
   if (!watch) return sendProblem(res, 404, 'Not found', `${url} is not watched`);
   if (body.interval !== undefined) {
@@ -42,8 +43,13 @@ export async function write(monitor: Monitor, method: string, req: IncomingMessa
 function duration(value: unknown): number {
   const ms = typeof value === 'string' ? parseDurationMs(value.trim()) : undefined;
   if (ms === undefined)
-    throw new BadRequest(`interval must be a duration such as 30s, 5m or 2h, not ${JSON.stringify(value)}`);
+    throw new BadRequest(`interval must be a duration such as 30s, 5m or 2h, not ${echo(value)}`);
   return ms;
+}
+
+/** A JSON value as an error quotes it: cut like every other echo, so a 16 KB body does not come back whole. */
+function echo(value: unknown): string {
+  return shown(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {
