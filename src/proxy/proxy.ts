@@ -98,6 +98,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  */
 export function createProxy(options: ProxyOptions): CachingProxy {
   const url = new URL(options.upstream);
+  // Never echoed: the pool connects to the origin alone, so they would be dropped silently anyway.
+  if (url.username !== '' || url.password !== '')
+    throw new TypeError('createProxy: upstream must not carry credentials (user:password@)');
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new TypeError(
       `createProxy: upstream must be an http:// or https:// URL, got ${JSON.stringify(String(options.upstream))}`,
