@@ -122,6 +122,28 @@ describe('etagkit check: usage errors exit 2 with a readable message', () => {
     assert.equal(good.requests.length, before);
   });
 
+  test('credentials in a URL (user:password@) are refused, and never shown', async () => {
+    const file = join(dir, 'secret.txt');
+    await writeFile(file, 'http://alice:s3cretPW@127.0.0.1:1/x\n');
+    const before = good.requests.length;
+    for (const args of [
+      [`http://alice:s3cretPW@127.0.0.1:${new URL(good.url).port}/r`],
+      ['http://s3cretPW@127.0.0.1:1/'],
+      ['--write-probe', 'https://alice:s3cretPW@127.0.0.1:1/w'],
+      ['--file', file],
+      ['ftp://alice:s3cretPW@example.com/'],
+      ['http://alice:s3cret/PW@[bad/'],
+    ]) {
+      const run = await runCli(['check', ...args]);
+      assert.equal(run.code, 2, args.join(' '));
+      assert.match(run.stderr, /usage: etagkit check/);
+      assert.doesNotMatch(run.stderr + run.stdout, /s3cret|alice/, args.join(' '));
+    }
+    const refused = await runCli(['check', 'http://alice:s3cretPW@127.0.0.1:1/']);
+    assert.match(refused.stderr, /must not carry credentials/);
+    assert.equal(good.requests.length, before);
+  });
+
   test('--help exits 0', async () => {
     const run = await runCli(['check', '--help']);
     assert.equal(run.code, 0);

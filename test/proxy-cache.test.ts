@@ -154,6 +154,41 @@ describe('validation (RFC 9111 §4.3)', () => {
     assert.equal(hit.headers['x-version'], 'two');
   });
 
+  it('§3.2, RFC 9530 §2: a 304 does not replace the fields that describe the stored content', async () => {
+    const content = {
+      'content-type': 'text/plain',
+      'content-encoding': 'identity',
+      'content-digest': 'sha-256=:stored:',
+    };
+    bench.handle((req, res) => {
+      if (req.headers['if-none-match'] === '"d1"') {
+        res.writeHead(304, {
+          etag: '"d1"',
+          'cache-control': 'max-age=60',
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-digest': 'sha-256=:empty:',
+          'x-version': 'two',
+        });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag: '"d1"', 'cache-control': 'max-age=60', ...content });
+      res.end('the body');
+    });
+    const path = fresh();
+    await request(bench.base, path);
+    bench.advance(61);
+    const revalidated = await request(bench.base, path);
+    assert.match(String(revalidated.headers['cache-status']), /fwd-status=304/);
+    const hit = await request(bench.base, path);
+    for (const res of [revalidated, hit]) {
+      assert.equal(res.body.toString(), 'the body');
+      assert.equal(res.headers['x-version'], 'two');
+      for (const [name, value] of Object.entries(content)) assert.equal(res.headers[name], value, name);
+    }
+  });
+
   it('§5.2.2.2: must-revalidate — with the upstream failing, no stale response but an error', async () => {
     origin({ 'cache-control': 'max-age=1, must-revalidate, stale-if-error=600' });
     const path = fresh();

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createProxy } from '../src/proxy/index.ts';
 import { runCli, startCli } from './support/cli.ts';
 import { request } from './support/http.ts';
 import { type Bench, startBench } from './support/proxy.ts';
@@ -175,4 +176,33 @@ describe('etagkit proxy (CLI)', () => {
       assert.match(stderr, message);
     });
   }
+
+  it('credentials in --upstream (user:password@) are a usage error that never shows them', {
+    timeout: 20_000,
+  }, async () => {
+    for (const upstream of [
+      'http://alice:s3cretPW@127.0.0.1:1/',
+      'https://s3cretPW@127.0.0.1:1/v1',
+      'http://alice:s3cretPW@127.0.0.1:1/?q=1',
+      'ftp://alice:s3cretPW@127.0.0.1:1/',
+      'http://alice:s3cret/PW@[bad/',
+    ]) {
+      const { code, stdout, stderr } = await runCli(['proxy', '--upstream', upstream, '--port', '0']);
+      assert.equal(code, 2, upstream);
+      assert.match(stderr, /usage: etagkit proxy/);
+      assert.doesNotMatch(stdout + stderr, /s3cret|alice/, upstream);
+    }
+    const { stderr } = await runCli(['proxy', '--upstream', 'http://alice:s3cretPW@127.0.0.1:1/']);
+    assert.match(stderr, /--upstream must not carry credentials/);
+  });
+
+  it('createProxy refuses an upstream with credentials, without showing them', () => {
+    assert.throws(
+      () => createProxy({ upstream: 'http://alice:s3cretPW@127.0.0.1:1/' }),
+      (error: Error) =>
+        error instanceof TypeError &&
+        /credentials/.test(error.message) &&
+        !/s3cret|alice/.test(error.message),
+    );
+  });
 });

@@ -120,6 +120,18 @@ describe('ResponseReader: caps and faults', () => {
       assert.match(outcome.error, message);
     });
 
+  test('a malformed header line is named, never shown: its value may be a credential', () => {
+    for (const line of ['Set Cookie: session=s3cret', 'Authorization Bearer s3cret', '(s3cret): x']) {
+      const outcome = read(`HTTP/1.1 200 OK\r\n${line}\r\n\r\n`);
+      assert.ok('error' in outcome, line);
+      assert.match(outcome.error, /malformed header line/);
+      assert.doesNotMatch(outcome.error, /s3cret/, line);
+    }
+    const placed = read('HTTP/1.1 200 OK\r\nETag: "a"\r\nSet Cookie: session=s3cret\r\n\r\n');
+    assert.ok('error' in placed);
+    assert.match(placed.error, /field line 2 /);
+  });
+
   test('headers past maxHeaderBytes are refused, even one byte at a time', () => {
     const wire = `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(3000)}\r\n\r\n`;
     const limits = { maxHeaderBytes: 2048, maxBodyBytes: 10 };

@@ -238,11 +238,15 @@ export class ResponseReader {
     if (!m)
       throw new ProtocolError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine!.slice(0, 80))}`);
     const headers: HeaderList = [];
-    for (const field of fieldLines) {
+    for (const [i, field] of fieldLines.entries()) {
       const colon = field.indexOf(':');
       const name = colon > 0 ? field.slice(0, colon) : '';
+      // Placed, never shown: a line that is not `name: value` may hold a cookie or a token anywhere in it.
       if (!TOKEN.test(name))
-        throw new ProtocolError(`malformed header line ${JSON.stringify(field.slice(0, 80))}`);
+        throw new ProtocolError(
+          `malformed header line: field line ${i + 1} of the response (${field.length} bytes, not shown) ` +
+            (colon > 0 ? 'has no valid field name before its colon' : 'has no colon'),
+        );
       headers.push([name, field.slice(colon + 1).trim()]);
     }
     const status = Number(m[2]);

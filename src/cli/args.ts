@@ -134,15 +134,34 @@ export function parseDuration(value: string, option: string): number {
   return ms;
 }
 
-/** An absolute http: or https: URL. */
-export function parseHttpUrl(value: string, option: string): URL {
+/**
+ * An absolute http: or https: URL. Credentials in it (`user:password@`) are refused unless `allowCredentials`:
+ * they would sit in shell history, process lists and logs. No message shows them.
+ */
+export function parseHttpUrl(value: string, option: string, { allowCredentials = false } = {}): URL {
   let url: URL | undefined;
   try {
     url = new URL(value);
   } catch {}
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
-    throw new UsageError(`${option} must be an http:// or https:// URL, not ${quote(value)}`);
+    throw new UsageError(`${option} must be an http:// or https:// URL, not ${quote(hideUserinfo(value))}`);
+  if (!allowCredentials && (url.username !== '' || url.password !== ''))
+    throw new UsageError(
+      `${option} must not carry credentials (user:password@), not ${quote(hideUserinfo(value))}: ` +
+        'remove them from the URL',
+    );
   return url;
+}
+
+/**
+ * `value` with whatever could be a URL's userinfo hidden, for a message: everything between the scheme's `//`
+ * and the last `@` (a password may itself hold `@`, `/` or `:`).
+ */
+export function hideUserinfo(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  return `${scheme}…${value.slice(at)}`;
 }
 
 /** Shown values are cut and escaped so that a hostile argument cannot flood or garble the terminal. */

@@ -109,6 +109,12 @@ function settle(argv: string[]) {
     addEtags: addEtags === 'on',
     guardWrites: values['guard-writes'],
     requirePreconditions: values['require-preconditions'],
-    timeoutMs: parseDuration(values.timeout, '--timeout'),
+    timeoutMs: longerThanZero(parseDuration(values.timeout, '--timeout'), values.timeout),
   };
+}
+
+/** A timeout of 0 would wait for ever (undici reads 0 as "none"). */
+function longerThanZero(ms: number, value: string): number {
+  if (ms < 1) throw new UsageError(`--timeout must be longer than zero, not ${quote(value)}`);
+  return ms;
 }

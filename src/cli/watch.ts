@@ -285,7 +285,7 @@ function settle(argv: string[]) {
       maxBytes: parseSize(values['max-body'], '--max-body'),
       maxRedirects: parseCount(values['max-redirects'], '--max-redirects', { min: 0, max: 20 }),
       ignore: values.ignore,
-      webhooks: values.webhook.map((url) => parseHttpUrl(url, '--webhook').href),
+      webhooks: values.webhook.map((url) => parseHttpUrl(url, '--webhook', { allowCredentials: true }).href),
       commands: values.exec,
       alertAfter: parseCount(values['alert-after'], '--alert-after', { max: 1000 }),
       retention: {

@@ -129,6 +129,18 @@ describe('conditionalUpdate', () => {
     assert.equal(seen[1]?.body, '{"n":2}');
   });
 
+  test('a header value Headers refuses is named, never shown (it may be a credential)', async () => {
+    const { fetch } = scripted(json({ n: 1 }, { etag: '"v1"' }), status(204));
+    await assert.rejects(
+      conditionalUpdate(URL_, (c) => c, {
+        fetch,
+        headers: { authorization: 'Bearer s3cret\r\nInjected: 1' },
+      }),
+      (error: Error) =>
+        error instanceof TypeError && /authorization/.test(error.message) && !/s3cret/.test(error.message),
+    );
+  });
+
   test('PATCH, custom parse/serialize and extra headers on both requests', async () => {
     const { fetch, seen } = scripted(() => new Response('41', { headers: { etag: '"a"' } }), status(200));
     const result = await conditionalUpdate(URL_, (n: number) => n + 1, {

@@ -3,6 +3,7 @@
  * only if nobody changed it meanwhile; on a conflict, read again and re-apply, with jittered backoff.
  */
 import { parseEntityTag, parseHttpDate } from '../core/index.ts';
+import { requestHeaders } from './request-headers.ts';
 
 type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -137,8 +138,9 @@ export async function conditionalUpdate<T = unknown>(
   if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1))
     throw new RangeError(`${what}: maxAttempts must be an integer >= 1, got ${options.maxAttempts}`);
 
+  const extraHeaders = requestHeaders(options.headers, what);
   for (let attempt = 1; ; attempt++) {
-    const read = await fetchFn(url, { headers: options.headers, cache: 'no-cache', signal });
+    const read = await fetchFn(url, { headers: extraHeaders, cache: 'no-cache', signal });
     if (!read.ok) {
       await read.body?.cancel();
       throw new ConditionalUpdateError(
@@ -156,7 +158,7 @@ export async function conditionalUpdate<T = unknown>(
     const current = options.parse ? await options.parse(read) : ((await read.json()) as T);
     const value = await mutate(current, { attempt, response: read });
 
-    const headers = new Headers(options.headers);
+    const headers = new Headers(extraHeaders);
     headers.set(precondition.header, precondition.value);
     if (!options.serialize && !headers.has('content-type')) headers.set('content-type', 'application/json');
     const body = options.serialize ? options.serialize(value) : JSON.stringify(value);

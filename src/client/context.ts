@@ -174,6 +174,14 @@ export function asksConditional(headers: Headers): boolean {
 }
 
 /**
+ * Whether the caller asked a question a 304 answers: If-None-Match or If-Modified-Since (RFC 9110 §15.4.5).
+ * If-Match and If-Unmodified-Since fail with 412, never 304.
+ */
+export function asksNotModified(headers: Headers): boolean {
+  return headers.has('if-none-match') || headers.has('if-modified-since');
+}
+
+/**
  * A 304 that answered a request without validators, when no stored response can stand in for it: the caller
  * gets 502 and a problem body instead (see unexpectedNotModified), and Cache-Status says `detail=unexpected-304`.
  */
@@ -195,7 +203,7 @@ export async function passThrough(
   detail: string,
 ): Promise<Response> {
   const res = await forward(ctx, call, call.headers);
-  if (res.status === 304 && !asksConditional(call.headers)) return refuseNotModified(call, res, { fwd });
+  if (res.status === 304 && !asksNotModified(call.headers)) return refuseNotModified(call, res, { fwd });
   const status: CacheStatusEntry = { cache: CACHE_NAME, fwd, fwdStatus: res.status, detail };
   return relayResponse(call, res, report(call.url, detail, status), res.body);
 }

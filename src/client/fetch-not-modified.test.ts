@@ -42,6 +42,16 @@ describe('createFetch: no 304 the caller did not ask for', () => {
       'request',
     ],
     ['HEAD, a miss', { method: 'HEAD' }, 'miss'],
+    [
+      'If-Match alone (a 304 answers only If-None-Match or If-Modified-Since, RFC 9110 §15.4.5)',
+      { headers: { 'if-match': '"v1"' } },
+      'request',
+    ],
+    [
+      'an unsafe method with If-Match (PUT)',
+      { method: 'PUT', body: 'x', headers: { 'if-match': '"v1"' } },
+      'method',
+    ],
     ['an unsafe method (POST)', { method: 'POST', body: 'x' }, 'method'],
   ];
   for (const [name, init, fwd] of unasked)

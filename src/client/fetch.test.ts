@@ -63,6 +63,39 @@ describe('createFetch: freshness', () => {
     assert.equal(s.bytesSavedBy304, 4);
   });
 
+  it('a 304 freshens the stored response but not the fields describing its content (RFC 9111 §3.2, RFC 9530 §2)', async () => {
+    const c = clock();
+    const content = {
+      'content-type': 'text/plain',
+      'content-encoding': 'identity',
+      'content-digest': 'sha-256=:stored:',
+    };
+    const o = origin((_req, n) =>
+      n === 1
+        ? new Response('body', { headers: { etag: '"v1"', 'cache-control': 'max-age=10', ...content } })
+        : new Response(null, {
+            status: 304,
+            headers: {
+              etag: '"v1"',
+              'cache-control': 'max-age=100',
+              'content-type': 'application/json',
+              'content-encoding': 'gzip',
+              'content-digest': 'sha-256=:empty:',
+              'x-a': '2',
+            },
+          }),
+    );
+    const f = createFetch({ fetch: o.fetch, now: c.now });
+    await (await f(URL_A)).arrayBuffer();
+    c.advance(20);
+    for (const res of [await f(URL_A), await f(URL_A)]) {
+      assert.equal(await res.text(), 'body');
+      assert.equal(res.headers.get('x-a'), '2');
+      for (const [name, value] of Object.entries(content)) assert.equal(res.headers.get(name), value, name);
+    }
+    assert.equal(o.seen.length, 2);
+  });
+
   it('a 304 for another representation → the request is re-issued without validators (§4.3.4)', async () => {
     const c = clock();
     const o = origin((req, n) => {

@@ -13,6 +13,7 @@ import {
 import {
   admit,
   asksConditional,
+  asksNotModified,
   CACHE_NAME,
   type CacheContext,
   type CacheStats,
@@ -368,7 +369,7 @@ function gatewayTimeout(call: Call): Response {
 async function unsafe(ctx: CacheContext, call: Call): Promise<Response> {
   const { cache: _ignored, ...init } = call.init;
   const res = await ctx.origin(call.input, init);
-  if (res.status === 304 && !asksConditional(call.headers))
+  if (res.status === 304 && !asksNotModified(call.headers))
     return refuseNotModified(call, res, { fwd: 'method' });
   // Later lookups of these keys wait for the deletes (GuardedStore.track); this response does not. A cache
   // partitioned by credentials invalidates the partition of the request's credentials: each one is a private

@@ -119,3 +119,21 @@ describe('partialResponse', () => {
     assert.equal(await res.text(), '2345');
   });
 });
+
+describe('normalizeCall: a header value Headers refuses', () => {
+  const rows: [string, HeadersInit][] = [
+    ['a record', { authorization: 'Bearer s3cret\nInjected: 1' }],
+    ['a list of pairs', [['cookie', 'session=s3cret\u0000']]],
+  ];
+  for (const [name, headers] of rows)
+    it(`${name}: names the field, never shows the value`, () => {
+      assert.throws(
+        () => normalizeCall('http://origin.test/', { headers }),
+        (error: Error) =>
+          error instanceof TypeError &&
+          /authorization|cookie/.test(error.message) &&
+          !/s3cret/.test(error.message) &&
+          !/s3cret/.test(String(error.cause ?? '')),
+      );
+    });
+});

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { type ByteRange, formatContentRange } from '../core/index.ts';
 import { problem } from '../server/problem.ts';
 import { fieldValue } from './policy.ts';
+import { requestHeaders } from './request-headers.ts';
 import type { StoredResponse } from './store.ts';
 
 /** One call, normalised from fetch's (input, init). */
@@ -141,7 +142,7 @@ export function normalizeCall(input: RequestInfo | URL, init: RequestInit = {}):
   return {
     url,
     method,
-    headers: new Headers(init.headers ?? request?.headers),
+    headers: requestHeaders(init.headers ?? request?.headers, 'fetch'),
     mode: init.cache ?? request?.cache ?? 'default',
     signal: init.signal ?? request?.signal ?? undefined,
     input,

@@ -60,13 +60,19 @@ const UNSTORED_FIELDS = new Set([
 
 /**
  * Fields a 304 does not update (§3.2, §4.3.4): the stored body decides them. Content-Length, and the metadata
- * that describes the stored bytes (coding, digest, range), plus the validator the 304 was matched on.
+ * that describes the stored bytes — media type, coding, range, and their digests (RFC 9530 §2, §3: a 304's
+ * Content-Digest is that of its own empty content; the legacy Digest and Content-MD5 likewise) — plus the
+ * validator the 304 was matched on.
  */
 const NOT_UPDATED_BY_304 = new Set([
   'content-length',
+  'content-type',
   'content-encoding',
-  'content-md5',
   'content-range',
+  'content-digest',
+  'repr-digest',
+  'digest',
+  'content-md5',
   'etag',
 ]);
 

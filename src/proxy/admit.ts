@@ -11,8 +11,8 @@ import { answerOnHead, fromEntry } from './answer.ts';
 import type { Flight, ProxyContext, ProxyRequest, Reply } from './context.ts';
 import { type Collected, Fill } from './fill.ts';
 import { GENERATED_ETAG, responseLines } from './headers.ts';
-import { relay } from './reply.ts';
-import { abandon, type UpstreamResponse } from './upstream.ts';
+import { asksNotModified, relay, unexpectedNotModified } from './reply.ts';
+import { abandon, drain, type UpstreamResponse } from './upstream.ts';
 
 /** What became of an upstream response: the client's reply, and the entry stored (undefined when none). */
 export interface Admitted {
@@ -51,6 +51,13 @@ export function admit(
   member: Omit<CacheStatusEntry, 'cache'>,
   flight?: Flight,
 ): Admitted {
+  if (res.status === 304 && !asksNotModified(req.headers)) {
+    drain(res.body);
+    return {
+      reply: Promise.resolve(unexpectedNotModified(req.method, member)),
+      stored: Promise.resolve(undefined),
+    };
+  }
   const lines = responseLines(res.headers, res.responseTime);
   const declared = Number(res.headers['content-length'] ?? Number.NaN);
   const storable =

@@ -13,6 +13,7 @@ import {
   type ReuseDecision,
   requestDirectives,
   revalidationHeaders,
+  unconditionalNotModifiedMatches,
 } from '../client/policy.ts';
 import type { StoredResponse } from '../client/store.ts';
 import type { CacheStatusEntry, CacheStatusForward } from '../core/index.ts';
@@ -23,7 +24,7 @@ import { factsOf } from './entry-facts.ts';
 import { join, lead, sendForCache } from './exchange.ts';
 import { forward } from './forward.ts';
 import { CONDITIONAL_FIELDS, responseLines } from './headers.ts';
-import { problemReply } from './reply.ts';
+import { problemReply, unexpectedNotModified } from './reply.ts';
 import { abandon, drain, UpstreamError } from './upstream.ts';
 
 type Member = Omit<CacheStatusEntry, 'cache'>;
@@ -203,12 +204,21 @@ async function trip(
   }
   if (res.status !== 304) return admit(ctx, req, key, res, { fwd, fwdStatus: res.status }, flight);
   drain(res.body);
-  const lines = responseLines(res.headers, res.responseTime);
-  if (!validators || !notModifiedMatches(entry.headers, lines)) {
+  let lines = responseLines(res.headers, res.responseTime);
+  let unasked = validators === undefined;
+  if (!unasked && !notModifiedMatches(entry.headers, lines)) {
     // §4.3.4: the 304 names no stored response; ask again without validators.
-    const again = await sendForCache(ctx, req, { detached }, flight);
-    return admit(ctx, req, key, again, { fwd, fwdStatus: again.status, detail: 'unmatched-304' }, flight);
+    res = await sendForCache(ctx, req, { detached }, flight);
+    if (res.status !== 304)
+      return admit(ctx, req, key, res, { fwd, fwdStatus: res.status, detail: 'unmatched-304' }, flight);
+    drain(res.body);
+    lines = responseLines(res.headers, res.responseTime);
+    unasked = true;
   }
+  // A 304 to a request without validators stands for the stored response only when it identifies it (§4.3.4,
+  // third rule when it has no validators either); otherwise the caller gets no empty 304 it did not ask for.
+  if (unasked && !unconditionalNotModifiedMatches(entry.headers, lines))
+    return unexpectedNotModified(req.method, { fwd });
   const updated: StoredResponse = {
     ...entry,
     headers: mergeNotModified(entry.headers, lines),

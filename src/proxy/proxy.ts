@@ -98,6 +98,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  */
 export function createProxy(options: ProxyOptions): CachingProxy {
   const url = new URL(options.upstream);
+  // Never echoed: the pool connects to the origin alone, so they would be dropped silently anyway.
+  if (url.username !== '' || url.password !== '')
+    throw new TypeError('createProxy: upstream must not carry credentials (user:password@)');
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new TypeError(
       `createProxy: upstream must be an http:// or https:// URL, got ${JSON.stringify(String(options.upstream))}`,
@@ -108,6 +111,8 @@ export function createProxy(options: ProxyOptions): CachingProxy {
   const store = options.store ?? memoryStore();
   const metrics = new Metrics();
   const timeoutMs = positive('timeoutMs', options.timeoutMs, 30_000);
+  // undici reads 0 as "no timeout": a wait without end is not what a timeout of 0 asks for.
+  if (timeoutMs === 0) throw new RangeError('createProxy: timeoutMs must be a number > 0, got 0');
   const maxEntryBytes = positive('maxEntryBytes', options.maxEntryBytes, 8 * 1024 * 1024);
   const addEtags = options.addEtags ?? true;
   const ctx: ProxyContext = {

@@ -2,6 +2,7 @@
  * Replies that are not a stored response: an upstream response relayed, the proxy's own errors (502, 504, 400,
  * …) as problem+json, and the Cache-Status member (RFC 9211) every one of them carries.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { type CacheStatusEntry, formatCacheStatus } from '../core/index.ts';
 import type { Reply } from './context.ts';
@@ -79,4 +80,30 @@ export function problemReply(
     ],
     body: method === 'HEAD' ? null : data,
   };
+}
+
+/**
+ * Whether a request asks a question that a 304 answers: If-None-Match or If-Modified-Since (RFC 9110 §13.1.2,
+ * §13.1.3, §15.4.5). A Range, If-Match or If-Unmodified-Since alone never earns one.
+ */
+export function asksNotModified(headers: IncomingHttpHeaders): boolean {
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined;
+}
+
+/**
+ * A 304 from the upstream to a request that carried no validators of the client's own, with no stored response
+ * it could freshen: there is no content to give, and an empty 304 would tell the client it holds a response it
+ * never had (RFC 9111 §4.3.4). 502, with `detail=unexpected-304` in Cache-Status (RFC 9211 §2.8).
+ */
+export function unexpectedNotModified(method: string, member: Omit<CacheStatusEntry, 'cache'>): Reply {
+  const why =
+    'the upstream answered 304 Not Modified to a request that carried no validators, and no stored response ' +
+    'matches it, so there is no content to give (RFC 9110 §15.4.5): look at the upstream';
+  return problemReply(
+    502,
+    'Bad Gateway',
+    why,
+    { ...member, fwdStatus: 304, detail: 'unexpected-304' },
+    method,
+  );
 }

@@ -92,6 +92,50 @@ export function upstreamError(error: unknown, origin: string): UpstreamError {
 }
 
 /**
+ * undici times the response head and the pauses within a body on a coarse clock that ticks about every half
+ * second, so a 150 ms timeout fires after up to a second. Shorter timeouts than this get native timers of their
+ * own (headDeadline, timePauses); undici's stay as a backstop.
+ */
+const COARSE_TIMER_MS = 1_000;
+
+/** A timer for the connection and response head: its signal aborts the request once `ms` have passed. */
+function headDeadline(ms: number, signal: AbortSignal | undefined) {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort();
+  }, ms);
+  return {
+    signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+    expired: () => expired,
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * Destroys `body` with a timeout when the upstream sends nothing for `ms` while the body's reader wants more
+ * (a reader that is behind, its buffer full, pauses the upstream itself: that wait is not the upstream's).
+ */
+function timePauses(body: Readable, ms: number, origin: string): void {
+  const timer = setTimeout(() => {
+    if (body.destroyed || body.readableEnded) return;
+    if (body.readableLength >= body.readableHighWaterMark) timer.refresh();
+    else body.destroy(new UpstreamError('timeout', `${origin} sent nothing for ${ms} ms within a body`));
+  }, ms);
+  // undici hands each chunk to push() whether or not anyone reads yet: every chunk restarts the wait.
+  const push = body.push;
+  body.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk === null) clearTimeout(timer);
+    else timer.refresh();
+    return push.call(body, chunk, encoding);
+  };
+  body.once('close', () => clearTimeout(timer));
+  // Whoever reads the body gets the error; a body not yet read must not crash the process with it.
+  body.on('error', ignore);
+}
+
+/**
  * Opens a pool to `url` (http: or https:; its path, if any, prefixes every request path).
  *
  * @example
@@ -109,6 +153,7 @@ export function createUpstream(url: URL, options: UpstreamOptions): Upstream {
     maxHeaderSize: options.maxHeaderBytes,
   });
   const origin = url.origin;
+  const precise = options.timeoutMs < COARSE_TIMER_MS;
   return {
     origin,
     host: url.host,
@@ -116,6 +161,7 @@ export function createUpstream(url: URL, options: UpstreamOptions): Upstream {
     async send(request) {
       const requestTime = options.now();
       const started = performance.now();
+      const head = precise ? headDeadline(options.timeoutMs, request.signal) : undefined;
       let res: Awaited<ReturnType<typeof pool.request>>;
       try {
         res = await pool.request({
@@ -123,11 +169,16 @@ export function createUpstream(url: URL, options: UpstreamOptions): Upstream {
           path: request.path,
           headers: request.headers,
           body: request.body ?? null,
-          signal: request.signal,
+          signal: head?.signal ?? request.signal,
         });
       } catch (error) {
+        if (head?.expired())
+          throw new UpstreamError('timeout', `${origin} did not answer in ${options.timeoutMs} ms`, error);
         throw upstreamError(error, origin);
+      } finally {
+        head?.clear();
       }
+      if (precise) timePauses(res.body, options.timeoutMs, origin);
       options.onLatency?.((performance.now() - started) / 1000);
       // RFC 9110 §15: a final status is 100-599; anything else is not a response a proxy can relay.
       if (res.statusCode < 200 || res.statusCode > 599) {

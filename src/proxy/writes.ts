@@ -14,8 +14,8 @@ import { cached, upstreamFailed } from './cache.ts';
 import { cacheKey, type ProxyContext, type ProxyRequest, type Reply, upstreamUrl } from './context.ts';
 import { sendAsIs } from './forward.ts';
 import { CONDITIONAL_FIELDS, GENERATED_ETAG, responseLines } from './headers.ts';
-import { cacheStatus, relay } from './reply.ts';
-import { abandon, UpstreamError } from './upstream.ts';
+import { asksNotModified, cacheStatus, relay, unexpectedNotModified } from './reply.ts';
+import { abandon, drain, UpstreamError } from './upstream.ts';
 
 export interface WriteSettings {
   guardWrites: boolean;
@@ -128,5 +128,10 @@ async function send(ctx: ProxyContext, req: ProxyRequest, omit: ReadonlySet<stri
     ctx.guarded.track(key, ctx.guarded.delete(key));
   }
   ctx.metrics.request('method');
+  // A 304 answers only the client's own validators, and those left out here were never sent.
+  if (res.status === 304 && (omit.size > 0 || !asksNotModified(req.headers))) {
+    drain(res.body);
+    return unexpectedNotModified(req.method, { fwd: 'method' });
+  }
   return relay(req.method, res.status, lines, { fwd: 'method', fwdStatus: res.status }, res.body);
 }
