@@ -66,13 +66,19 @@ describe('createFetch: freshness', () => {
   it('a 304 freshens the stored response but not the fields describing its content (RFC 9111 §3.2, RFC 9530 §2)', async () => {
     const c = clock();
     const content = {
-      'content-type': 'text/plain',
       'content-encoding': 'identity',
       'content-digest': 'sha-256=:stored:',
     };
     const o = origin((_req, n) =>
       n === 1
-        ? new Response('body', { headers: { etag: '"v1"', 'cache-control': 'max-age=10', ...content } })
+        ? new Response('body', {
+            headers: {
+              etag: '"v1"',
+              'cache-control': 'max-age=10',
+              'content-type': 'text/plain',
+              ...content,
+            },
+          })
         : new Response(null, {
             status: 304,
             headers: {
@@ -91,6 +97,7 @@ describe('createFetch: freshness', () => {
     for (const res of [await f(URL_A), await f(URL_A)]) {
       assert.equal(await res.text(), 'body');
       assert.equal(res.headers.get('x-a'), '2');
+      assert.equal(res.headers.get('content-type'), 'application/json', 'Content-Type is updated (§3.2)');
       for (const [name, value] of Object.entries(content)) assert.equal(res.headers.get(name), value, name);
     }
     assert.equal(o.seen.length, 2);

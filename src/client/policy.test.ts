@@ -567,14 +567,12 @@ describe('revalidation (§4.3)', () => {
   });
   it('RFC 9530 §2, §3.2: fields that describe the stored content keep their stored values', () => {
     const stored: [string, string][] = [
-      ['content-type', 'text/plain'],
       ['content-digest', 'sha-256=:stored:'],
       ['repr-digest', 'sha-256=:repr:'],
       ['content-range', 'bytes 0-4/5'],
       ['etag', '"a"'],
     ];
     const merged = mergeNotModified(stored, [
-      ['content-type', 'application/json'],
       ['content-digest', 'sha-256=:empty:'],
       ['repr-digest', 'sha-256=:other:'],
       ['content-range', 'bytes */9'],
