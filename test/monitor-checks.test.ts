@@ -4,7 +4,7 @@
  * must survive without storing anything half-made.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -440,4 +440,22 @@ test('a negative bytes-saved count left by an older version starts again from 0 
   assert.equal((await monitor.metrics()).total.bytesSaved, -500, 'the old count as stored');
   await monitor.checkNow(url);
   assert.equal((await monitor.metrics()).total.bytesSaved, 0);
+});
+
+test('createMonitor refuses limits that would stall or defeat it, before opening any history', async () => {
+  const bad: Partial<MonitorOptions>[] = [
+    { timeoutMs: 0 },
+    { timeoutMs: Number.NaN },
+    { timeoutMs: 2 ** 31 },
+    { concurrency: 0 },
+    { perHost: 0 },
+    { maxBytes: -1 },
+    { alertAfter: 0 },
+    { perHostRate: Number.POSITIVE_INFINITY },
+  ];
+  for (const options of bad) {
+    const db = join(dir, `refused-${++dbs}.db`);
+    await assert.rejects(createMonitor({ db, ...options }), RangeError, JSON.stringify(options));
+    assert.throws(() => statSync(db), { code: 'ENOENT' }, 'no history file is left behind');
+  }
 });

@@ -70,8 +70,38 @@ const COMMIT_RETRY_MS = 30_000;
  * await monitor.start();
  */
 export async function createMonitor(options: MonitorOptions): Promise<Monitor> {
+  checkLimits(options);
   const store = typeof options.db === 'string' ? await openHistory(options.db) : options.db;
   return new Monitor(store, options, typeof options.db === 'string');
+}
+
+/** Longest wait setTimeout can express; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Refuses numeric options that would stall or defeat the monitor (a concurrency of 0 never checks, a timeout of
+ * 0 is "no timeout" to undici, NaN compares false everywhere), before any history is opened.
+ */
+function checkLimits(options: MonitorOptions): void {
+  const rules: [keyof MonitorOptions, number, number][] = [
+    ['timeoutMs', 1, MAX_TIMER_MS],
+    ['truthIntervalMs', 1, Number.MAX_SAFE_INTEGER],
+    ['maxBytes', 1, Number.MAX_SAFE_INTEGER],
+    ['maxRedirects', 0, 100],
+    ['proveAfter', 0, Number.MAX_SAFE_INTEGER],
+    ['alertAfter', 1, Number.MAX_SAFE_INTEGER],
+    ['concurrency', 1, 100_000],
+    ['perHost', 1, 100_000],
+    ['perHostRate', 0, Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [name, min, max] of rules) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+      throw new RangeError(
+        `createMonitor: ${name} must be a number from ${min} to ${max}, not ${String(value)}`,
+      );
+  }
 }
 
 export class Monitor extends EventEmitter<MonitorEvents> {
