@@ -81,6 +81,15 @@ describe('Surrogate-Control (Edge Architecture §2.2)', () => {
     assert.equal(second.headers['cache-control'], 'no-store');
   });
 
+  it('RFC 9111 §3.5: Cache-Control private still keeps the response out of this shared cache', async () => {
+    const { second, hits } = await twice(
+      { 'cache-control': 'private, max-age=600', 'surrogate-control': 'max-age=600' },
+      1,
+    );
+    assert.equal(hits, 2);
+    assert.doesNotMatch(String(second.headers['cache-status']), /hit/);
+  });
+
   it('§2.2.1: no-store is not stored, whatever Cache-Control says', async () => {
     const { second, hits } = await twice(
       { 'cache-control': 'max-age=600', 'surrogate-control': 'no-store' },

@@ -10,6 +10,7 @@
  * Expires for the proxy's own storing and freshness (Age still counts, RFC 9111 §4.2.3).
  */
 import { fieldValue, type HeaderLines } from '../client/policy.ts';
+import { parseCacheControl } from '../core/cache-control.ts';
 
 /** This proxy's device token in Surrogate-Capability and in `;target` of Surrogate-Control (§2.1, §2.3). */
 export const DEVICE_TOKEN = 'etagkit';
@@ -179,7 +180,11 @@ export function surrogateRules(lines: HeaderLines): SurrogateRules | undefined {
 export function policyLines(lines: HeaderLines): HeaderLines {
   const rules = surrogateRules(lines);
   if (!rules) return lines;
+  // `private` is kept: one user's response never reaches another (RFC 9111 §5.2.2.7), whatever the surrogate
+  // is told; a shared cache may not store it (§3.5).
+  const isPrivate = 'private' in parseCacheControl(fieldValue(lines, 'cache-control'));
   const out = lines.filter(([name]) => name !== 'cache-control' && name !== 'expires');
-  out.push(['cache-control', rules.noStore ? 'no-store' : `max-age=${rules.maxAge}`]);
+  const directive = rules.noStore ? 'no-store' : `max-age=${rules.maxAge}`;
+  out.push(['cache-control', isPrivate ? `${directive}, private` : directive]);
   return out;
 }
