@@ -41,6 +41,7 @@ import { parseAcceptEncoding } from '../src/files/negotiate.ts';
 import { extract } from '../src/monitor/extract.ts';
 import { retryAfterMs } from '../src/monitor/schedule.ts';
 import { responseLines } from '../src/proxy/headers.ts';
+import { parseSurrogateControl, policyLines } from '../src/proxy/surrogate.ts';
 import { requestTarget } from '../src/proxy/target.ts';
 import { normalizeConditionalHeaders, tagForEncoding } from '../src/server/encoding.ts';
 
@@ -87,7 +88,19 @@ const UNITS = [
   '?1;',
 ];
 /** What a grammar expects first, so that the hostile part reaches the scanner's inner loops. */
-const PREFIXES = ['', 'a', '"', 'W/"', 'bytes=', 'bytes ', 'max-age=', 'no-cache,', 'etagkit; detail="'];
+const PREFIXES = [
+  '',
+  'a',
+  '"',
+  'W/"',
+  'bytes=',
+  'bytes ',
+  'max-age=',
+  'no-cache,',
+  'etagkit; detail="',
+  'a="',
+  'a;',
+];
 /** A tail that spoils a match only at the very end. */
 const SUFFIXES = ['', 'x', '"'];
 
@@ -202,6 +215,12 @@ const SCANNERS: [string, (value: string) => unknown][] = [
   // proxy: the request target, and an upstream response's fields (Connection names the hop-by-hop ones)
   ['proxy requestTarget', (v) => requestTarget(`/${v}`)],
   ['proxy responseLines', (v) => responseLines({ connection: v, vary: v, 'x-a': v }, T0)],
+  // proxy: Surrogate-Control (Edge Architecture §2.2), alone and as the policy's stand-in for Cache-Control
+  ['parseSurrogateControl', (v) => parseSurrogateControl(v)],
+  [
+    'proxy policyLines (Surrogate-Control)',
+    (v) => policyLines([['surrogate-control', `max-age=1;etagkit, ${v}`]]),
+  ],
   // monitor: Retry-After, and Content-Type (its kind and charset) of a fetched body
   ['retryAfterMs', (v) => retryAfterMs(v, T0)],
   ['extract (Content-Type)', (v) => extract(new Uint8Array(1), v, { ignore: [], whitespace: 'keep' })],

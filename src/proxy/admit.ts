@@ -12,6 +12,7 @@ import type { Flight, ProxyContext, ProxyRequest, Reply } from './context.ts';
 import { type Collected, Fill } from './fill.ts';
 import { GENERATED_ETAG, responseLines } from './headers.ts';
 import { asksNotModified, relay, unexpectedNotModified } from './reply.ts';
+import { policyLines } from './surrogate.ts';
 import { abandon, drain, type UpstreamResponse } from './upstream.ts';
 
 /** What became of an upstream response: the client's reply, and the entry stored (undefined when none). */
@@ -61,7 +62,7 @@ export function admit(
   const lines = responseLines(res.headers, res.responseTime);
   const declared = Number(res.headers['content-length'] ?? Number.NaN);
   const storable =
-    isStorable('GET', req.headers, res.status, lines, ctx.policy).storable &&
+    isStorable('GET', req.headers, res.status, policyLines(lines), ctx.policy).storable &&
     mayShareCookies(lines) &&
     !(declared > ctx.maxEntryBytes);
   const partial = (headers: [string, string][], body: Uint8Array): StoredResponse => ({

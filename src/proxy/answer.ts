@@ -33,7 +33,8 @@ interface Prepared {
 }
 
 const PREPARED = new WeakMap<StoredResponse, Prepared>();
-const NOT_SENT = new Set(['age', 'cache-status', GENERATED_ETAG]);
+/** Age and Cache-Status are made per answer; Surrogate-Control is for this surrogate only (Edge Architecture §2.2). */
+const NOT_SENT = new Set(['age', 'cache-status', 'surrogate-control', GENERATED_ETAG]);
 
 function prepare(entry: StoredResponse): Prepared {
   const known = PREPARED.get(entry);

@@ -25,6 +25,7 @@ import { join, lead, sendForCache } from './exchange.ts';
 import { forward } from './forward.ts';
 import { CONDITIONAL_FIELDS, responseLines } from './headers.ts';
 import { problemReply, unexpectedNotModified } from './reply.ts';
+import { policyLines } from './surrogate.ts';
 import { abandon, drain, UpstreamError } from './upstream.ts';
 
 type Member = Omit<CacheStatusEntry, 'cache'>;
@@ -225,8 +226,14 @@ async function trip(
     requestTime: res.requestTime,
     responseTime: res.responseTime,
   };
-  // The 304's fields may forbid storing now (no-store, private): then the entry goes.
-  const keep = isStorable('GET', req.headers, updated.status, updated.headers, ctx.policy).storable;
+  // The 304's fields may forbid storing now (no-store, private, Surrogate-Control: no-store): then the entry goes.
+  const keep = isStorable(
+    'GET',
+    req.headers,
+    updated.status,
+    policyLines(updated.headers),
+    ctx.policy,
+  ).storable;
   const write = keep ? ctx.guarded.put(updated) : ctx.guarded.delete(key);
   ctx.guarded.track(key, write);
   ctx.metrics.stats.bytesSaved += entry.body.byteLength;

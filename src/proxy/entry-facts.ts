@@ -5,13 +5,15 @@
  */
 import { type PolicyOptions, type StoredFacts, storedFacts } from '../client/policy.ts';
 import type { StoredResponse } from '../client/store.ts';
+import { policyLines } from './surrogate.ts';
 
 const FACTS = new WeakMap<StoredResponse, { policy: PolicyOptions; facts: StoredFacts }>();
 
 export function factsOf(entry: StoredResponse, policy: PolicyOptions): StoredFacts {
   const known = FACTS.get(entry);
   if (known?.policy === policy) return known.facts;
-  const facts = storedFacts(entry, policy);
+  // Surrogate-Control aimed at the proxy stands in for Cache-Control and Expires (surrogate.ts).
+  const facts = storedFacts({ ...entry, headers: policyLines(entry.headers) }, policy);
   FACTS.set(entry, { policy, facts });
   return facts;
 }

@@ -22,6 +22,7 @@ test('RFC 9110 §7.6.1: hop-by-hop request fields and those named in Connection 
   assert.deepEqual(Object.keys(out).sort(), [
     'accept',
     'host',
+    'surrogate-capability',
     'via',
     'x-forwarded-for',
     'x-forwarded-host',

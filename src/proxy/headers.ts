@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HeaderLines } from '../client/policy.ts';
 import { formatHttpDate } from '../core/index.ts';
+import { SURROGATE_CAPABILITY } from './surrogate.ts';
 
 /** Fields that describe one connection, never forwarded (RFC 9110 §7.6.1), plus this proxy's own credentials. */
 const HOP_BY_HOP = new Set([
@@ -83,6 +84,9 @@ export function upstreamRequestHeaders(
   if (context.set) Object.assign(out, context.set);
   out.host = context.upstreamHost;
   out.via = headers.via ? `${headers.via}, 1.1 etagkit` : '1.1 etagkit';
+  // Edge Architecture §2.1: each surrogate on the way appends its device token and what it understands.
+  const capability = requestField(headers, 'surrogate-capability');
+  out['surrogate-capability'] = capability ? `${capability}, ${SURROGATE_CAPABILITY}` : SURROGATE_CAPABILITY;
   const forwardedFor = headers['x-forwarded-for'];
   if (context.remoteAddress)
     out['x-forwarded-for'] = forwardedFor

@@ -48,7 +48,8 @@ export function relay(
   return { status, head, body: hasContent(method, status) ? body : null };
 }
 
-const SKIP_ON_RELAY = new Set(['cache-status']);
+/** Cache-Status is rebuilt; Surrogate-Control is consumed by this surrogate (Edge Architecture §2.2). */
+const SKIP_ON_RELAY = new Set(['cache-status', 'surrogate-control']);
 
 const encoder = new TextEncoder();
 

@@ -77,10 +77,6 @@ const DELIBERATE_SHARED: [string, string][] = [
     '304-etag-update-response-Set-Cookie',
     'the first response sets a cookie with only max-age, so it is not stored (see headers-store-Set-Cookie) and the origin, expecting a revalidation, answers 999',
   ],
-  [
-    'surrogate-',
-    'Surrogate-Control (a W3C Note, not RFC 9111) is not implemented: Cache-Control alone decides',
-  ],
 ];
 const deliberate = (id: string) =>
   (shared ? DELIBERATE_SHARED : DELIBERATE).find(([prefix]) => id.startsWith(prefix))?.[1];
