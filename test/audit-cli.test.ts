@@ -93,7 +93,11 @@ describe('etagkit check: usage errors exit 2 with a readable message', () => {
     ['--json with --sarif', ['--json', '--sarif', 'http://127.0.0.1:1/'], /cannot be used together/],
     ['--fail-on info', ['--fail-on', 'info', 'http://127.0.0.1:1/'], /--fail-on must be error or warn/],
     ['--budget 0', ['--budget', '0', 'http://127.0.0.1:1/'], /--budget must be a whole number from 1/],
-    ['--timeout 0', ['--timeout', '0', 'http://127.0.0.1:1/'], /--timeout must be longer than zero/],
+    [
+      '--timeout 0',
+      ['--timeout', '0', 'http://127.0.0.1:1/'],
+      /--timeout must be more than 0 and at most 1d/,
+    ],
     ['--per-host x', ['--per-host', 'x', 'http://127.0.0.1:1/'], /--per-host must be a whole number/],
     [
       '--concurrency 0',

@@ -134,6 +134,17 @@ export function parseDuration(value: string, option: string): number {
   return ms;
 }
 
+/** Longest request timeout: a day (well within setTimeout's 2^31 − 1 ms). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** `--timeout`: more than 0 (undici reads 0 as "no timeout") and at most a day. */
+export function parseTimeout(value: string): number {
+  const ms = parseDuration(value, '--timeout');
+  if (!(ms > 0 && ms <= MAX_TIMEOUT_MS))
+    throw new UsageError(`--timeout must be more than 0 and at most 1d, not ${quote(value)}`);
+  return ms;
+}
+
 /**
  * An absolute http: or https: URL. Credentials in it (`user:password@`) are refused unless `allowCredentials`:
  * they would sit in shell history, process lists and logs. No message shows them.

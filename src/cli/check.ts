@@ -4,7 +4,7 @@ import { relative, resolve, sep } from 'node:path';
 import { type AuditTarget, auditAll } from '../audit/audit.ts';
 import { exitCode, formatText, toJson } from '../audit/format.ts';
 import { toSarif, type UrlSource } from '../audit/sarif.ts';
-import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import { parseCount, parseHttpUrl, parseOptions, parseTimeout, quote, UsageError } from './args.ts';
 import { readTextFile } from './text-file.ts';
 
 const USAGE = `usage: etagkit check <url>… [--file F] [--json|--sarif] [--fail-on error|warn] [--write-probe URL]
@@ -104,15 +104,10 @@ async function settle(argv: string[]) {
     format: values.json ? ('json' as const) : values.sarif ? ('sarif' as const) : ('text' as const),
     failOn: failOn as 'error' | 'warn',
     budget: parseCount(values.budget, '--budget', { max: 1000 }),
-    timeoutMs: positive(parseDuration(values.timeout, '--timeout'), values.timeout),
+    timeoutMs: parseTimeout(values.timeout),
     concurrency: parseCount(values.concurrency, '--concurrency', { max: 1000 }),
     perHost: parseCount(values['per-host'], '--per-host', { max: 256 }),
   };
-}
-
-function positive(ms: number, value: string): number {
-  if (ms < 1) throw new UsageError(`--timeout must be longer than zero, not ${quote(value)}`);
-  return ms;
 }
 
 /** Colour only on a terminal, and never when NO_COLOR is set to a non-empty value (https://no-color.org). */

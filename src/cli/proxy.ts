@@ -5,15 +5,7 @@ import { memoryStore } from '../client/stores/memory.ts';
 import { redisStore } from '../client/stores/redis.ts';
 import { sqliteStore } from '../client/stores/sqlite.ts';
 import { createProxy } from '../proxy/index.ts';
-import {
-  parseDuration,
-  parseHost,
-  parseHttpUrl,
-  parseOptions,
-  parsePort,
-  quote,
-  UsageError,
-} from './args.ts';
+import { parseHost, parseHttpUrl, parseOptions, parsePort, parseTimeout, quote, UsageError } from './args.ts';
 import { closeOnSignal, listen } from './listen.ts';
 
 const USAGE = `usage: etagkit proxy --upstream <url> [--port 8080] [--host 127.0.0.1] [--store memory|sqlite:PATH|redis://…]
@@ -109,12 +101,6 @@ function settle(argv: string[]) {
     addEtags: addEtags === 'on',
     guardWrites: values['guard-writes'],
     requirePreconditions: values['require-preconditions'],
-    timeoutMs: longerThanZero(parseDuration(values.timeout, '--timeout'), values.timeout),
+    timeoutMs: parseTimeout(values.timeout),
   };
-}
-
-/** A timeout of 0 would wait for ever (undici reads 0 as "none"). */
-function longerThanZero(ms: number, value: string): number {
-  if (ms < 1) throw new UsageError(`--timeout must be longer than zero, not ${quote(value)}`);
-  return ms;
 }

@@ -4,13 +4,21 @@
  */
 
 import type { Server } from 'node:http';
-import { intervalProblem } from '../monitor/definition.ts';
+import { compileIgnore, intervalProblem } from '../monitor/definition.ts';
 import { historyName } from '../monitor/history/open.ts';
 import { HistoryError } from '../monitor/history/store.ts';
 import { createMonitor, type Monitor } from '../monitor/monitor.ts';
 import type { CheckEvent } from '../monitor/types.ts';
 import { parseWatchFile } from '../monitor/watch-file.ts';
-import { parseCount, parseDuration, parseHttpUrl, parseOptions, quote, UsageError } from './args.ts';
+import {
+  parseCount,
+  parseDuration,
+  parseHttpUrl,
+  parseOptions,
+  parseTimeout,
+  quote,
+  UsageError,
+} from './args.ts';
 import { readTextFile } from './text-file.ts';
 import { FLEET_OPTIONS, FLEET_USAGE, fleetCommand, settleFleet } from './watch-fleet.ts';
 import { DEFAULT_DB, historyCommand, READ_COMMANDS } from './watch-history.ts';
@@ -258,11 +266,9 @@ function settle(argv: string[]) {
     throw new UsageError('--min-interval and --max-interval need --adaptive');
   for (const source of values.ignore) {
     try {
-      new RegExp(source);
+      compileIgnore(source);
     } catch (error) {
-      throw new UsageError(
-        `--ignore ${quote(source)} is not a regular expression: ${(error as Error).message.replaceAll(source, '…')}`,
-      );
+      throw new UsageError(`--ignore: ${(error as Error).message}`);
     }
   }
   return {
@@ -301,17 +307,6 @@ function parseInterval(value: string, option: string): number {
   const ms = parseDuration(value, option);
   const problem = intervalProblem(ms);
   if (problem) throw new UsageError(`${option} ${problem}, not ${quote(value)}`);
-  return ms;
-}
-
-/** Longest request timeout: a day (and well within setTimeout's 2^31 − 1 ms). */
-const MAX_TIMEOUT_MS = 86_400_000;
-
-/** `--timeout`: 0 would fail every request at once, so a timeout is more than 0 and at most a day. */
-function parseTimeout(value: string): number {
-  const ms = parseDuration(value, '--timeout');
-  if (!(ms > 0 && ms <= MAX_TIMEOUT_MS))
-    throw new UsageError(`--timeout must be more than 0 and at most 1d, not ${quote(value)}`);
   return ms;
 }
 
