@@ -11,9 +11,9 @@ import { answerOnHead, fromEntry } from './answer.ts';
 import type { Flight, ProxyContext, ProxyRequest, Reply } from './context.ts';
 import { type Collected, Fill } from './fill.ts';
 import { GENERATED_ETAG, responseLines } from './headers.ts';
-import { asksNotModified, relay, unexpectedNotModified } from './reply.ts';
+import { refuseUnasked304, relay } from './reply.ts';
 import { policyLines } from './surrogate.ts';
-import { abandon, drain, type UpstreamResponse } from './upstream.ts';
+import { abandon, type UpstreamResponse } from './upstream.ts';
 
 /** What became of an upstream response: the client's reply, and the entry stored (undefined when none). */
 export interface Admitted {
@@ -52,13 +52,8 @@ export function admit(
   member: Omit<CacheStatusEntry, 'cache'>,
   flight?: Flight,
 ): Admitted {
-  if (res.status === 304 && !asksNotModified(req.headers)) {
-    drain(res.body);
-    return {
-      reply: Promise.resolve(unexpectedNotModified(req.method, member)),
-      stored: Promise.resolve(undefined),
-    };
-  }
+  const refused = refuseUnasked304(req, res, member);
+  if (refused) return { reply: Promise.resolve(refused), stored: Promise.resolve(undefined) };
   const lines = responseLines(res.headers, res.responseTime);
   const declared = Number(res.headers['content-length'] ?? Number.NaN);
   const storable =

@@ -5,8 +5,8 @@
 import type { CacheStatusEntry } from '../core/index.ts';
 import type { ProxyContext, ProxyRequest, Reply } from './context.ts';
 import { responseLines, upstreamRequestHeaders } from './headers.ts';
-import { asksNotModified, relay, unexpectedNotModified } from './reply.ts';
-import { drain, type UpstreamResponse, upstreamError } from './upstream.ts';
+import { refuseUnasked304, relay } from './reply.ts';
+import { type UpstreamResponse, upstreamError } from './upstream.ts';
 
 /** Sends `req` upstream unchanged but for hop-by-hop fields; `set`/`omit` adjust its header fields. */
 export async function sendAsIs(
@@ -41,10 +41,8 @@ export async function forward(
   member: Omit<CacheStatusEntry, 'cache'>,
 ): Promise<Reply> {
   const res = await sendAsIs(ctx, req);
-  if (res.status === 304 && !asksNotModified(req.headers)) {
-    drain(res.body);
-    return unexpectedNotModified(req.method, member);
-  }
+  const refused = refuseUnasked304(req, res, member);
+  if (refused) return refused;
   const lines = responseLines(res.headers, res.responseTime);
   return relay(req.method, res.status, lines, { ...member, fwdStatus: res.status }, res.body);
 }

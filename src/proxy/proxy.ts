@@ -80,10 +80,11 @@ export interface ProxyDecision {
 
 const decisions = channel('etagkit:proxy:decision');
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+/** A numeric option: `fallback` when not given, else a finite number of at least `min`. */
+function atLeast(min: number, name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value >= 0))
-    throw new RangeError(`createProxy: ${name} must be a number >= 0, got ${value}`);
+  if (!(Number.isFinite(value) && value >= min))
+    throw new RangeError(`createProxy: ${name} must be a number >= ${min}, got ${value}`);
   return value;
 }
 
@@ -110,16 +111,15 @@ export function createProxy(options: ProxyOptions): CachingProxy {
   const now = options.now ?? Date.now;
   const store = options.store ?? memoryStore();
   const metrics = new Metrics();
-  const timeoutMs = positive('timeoutMs', options.timeoutMs, 30_000);
-  // undici reads 0 as "no timeout": a wait without end is not what a timeout of 0 asks for.
-  if (timeoutMs === 0) throw new RangeError('createProxy: timeoutMs must be a number > 0, got 0');
-  const maxEntryBytes = positive('maxEntryBytes', options.maxEntryBytes, 8 * 1024 * 1024);
+  // At least 1 ms: undici reads 0 as "no timeout", a wait without end.
+  const timeoutMs = atLeast(1, 'timeoutMs', options.timeoutMs, 30_000);
+  const maxEntryBytes = atLeast(0, 'maxEntryBytes', options.maxEntryBytes, 8 * 1024 * 1024);
   const addEtags = options.addEtags ?? true;
   const ctx: ProxyContext = {
     upstream: createUpstream(url, {
       timeoutMs,
-      maxHeaderBytes: positive('maxHeaderBytes', options.maxHeaderBytes, 16 * 1024),
-      connections: positive('connections', options.connections, 64) || 64,
+      maxHeaderBytes: atLeast(0, 'maxHeaderBytes', options.maxHeaderBytes, 16 * 1024),
+      connections: atLeast(0, 'connections', options.connections, 64) || 64,
       now,
       onLatency: (seconds) => metrics.latency(seconds),
     }),
@@ -128,10 +128,10 @@ export function createProxy(options: ProxyOptions): CachingProxy {
     now,
     maxEntryBytes,
     etagBufferBytes: addEtags
-      ? Math.min(maxEntryBytes, positive('etagBufferBytes', options.etagBufferBytes, 1024 * 1024))
+      ? Math.min(maxEntryBytes, atLeast(0, 'etagBufferBytes', options.etagBufferBytes, 1024 * 1024))
       : 0,
     addEtags,
-    leaseMs: positive('leaseMs', options.leaseMs, store.shared ? 5_000 : 0),
+    leaseMs: atLeast(0, 'leaseMs', options.leaseMs, store.shared ? 5_000 : 0),
     metrics,
     flights: new Map(),
   };

@@ -92,6 +92,22 @@ export function asksNotModified(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
+ * For an upstream 304 that answers no validator of the client's own — `asked` false; by default, when the request
+ * carries no If-None-Match or If-Modified-Since — the 502 of `unexpectedNotModified`, its body drained; for any
+ * other response, undefined (relay it).
+ */
+export function refuseUnasked304(
+  req: { method: string; headers: IncomingHttpHeaders },
+  res: { status: number; body: Readable },
+  member: Omit<CacheStatusEntry, 'cache'>,
+  asked = asksNotModified(req.headers),
+): Reply | undefined {
+  if (res.status !== 304 || asked) return undefined;
+  drain(res.body);
+  return unexpectedNotModified(req.method, member);
+}
+
+/**
  * A 304 from the upstream to a request that carried no validators of the client's own, with no stored response
  * it could freshen: there is no content to give, and an empty 304 would tell the client it holds a response it
  * never had (RFC 9111 §4.3.4). 502, with `detail=unexpected-304` in Cache-Status (RFC 9211 §2.8).

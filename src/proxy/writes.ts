@@ -14,8 +14,8 @@ import { cached, upstreamFailed } from './cache.ts';
 import { cacheKey, type ProxyContext, type ProxyRequest, type Reply, upstreamUrl } from './context.ts';
 import { sendAsIs } from './forward.ts';
 import { CONDITIONAL_FIELDS, GENERATED_ETAG, responseLines } from './headers.ts';
-import { asksNotModified, cacheStatus, relay, unexpectedNotModified } from './reply.ts';
-import { abandon, drain, UpstreamError } from './upstream.ts';
+import { asksNotModified, cacheStatus, refuseUnasked304, relay } from './reply.ts';
+import { abandon, UpstreamError } from './upstream.ts';
 
 export interface WriteSettings {
   guardWrites: boolean;
@@ -129,9 +129,8 @@ async function send(ctx: ProxyContext, req: ProxyRequest, omit: ReadonlySet<stri
   }
   ctx.metrics.request('method');
   // A 304 answers only the client's own validators, and those left out here were never sent.
-  if (res.status === 304 && (omit.size > 0 || !asksNotModified(req.headers))) {
-    drain(res.body);
-    return unexpectedNotModified(req.method, { fwd: 'method' });
-  }
+  const asked = omit.size === 0 && asksNotModified(req.headers);
+  const refused = refuseUnasked304(req, res, { fwd: 'method' }, asked);
+  if (refused) return refused;
   return relay(req.method, res.status, lines, { fwd: 'method', fwdStatus: res.status }, res.body);
 }
