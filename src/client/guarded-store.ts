@@ -83,8 +83,7 @@ export function guardStore(
   const usable = new WeakSet<object>();
 
   function unusable(entry: StoredResponse, key: string): string | undefined {
-    if (typeof entry === 'object' && entry !== null && usable.has(entry) && entry.key === key)
-      return undefined;
+    if (usable.has(entry) && entry.key === key) return undefined;
     const bad = unusableEntry(entry, key);
     if (bad === undefined) usable.add(entry);
     return bad;

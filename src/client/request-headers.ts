@@ -1,3 +1,5 @@
+import { isToken } from '../core/cache-control.ts';
+
 /**
  * `new Headers(init)`, but a field Headers refuses is named and its value never shown: Headers' own TypeError
  * quotes the value, which may be a credential (Authorization, Cookie) on its way into a log. `who` prefixes the
@@ -17,7 +19,7 @@ export function requestHeaders(init: HeadersInit | undefined, who: string): Head
     for (const [name, value] of entries) {
       n++;
       // RFC 9110 §5.1: a name is a token. One that is not may be a whole `Authorization: …` line: not shown.
-      if (!/^[!#$%&'*+\-.^_`|~\dA-Za-z]+$/.test(String(name)))
+      if (!isToken(String(name)))
         throw new TypeError(`${who}: request header ${n} has a name that is not a token (not shown)`);
       // RFC 9110 §5.5: no CR, LF or NUL in a field value (Headers trims the whitespace around it).
       if (/[\r\n\0]/.test(String(value).trim()))

@@ -14,7 +14,8 @@ export type CacheDirectives = Record<string, string | true>;
 /** 2^31: the value a cache must use for delta-seconds too large to represent (RFC 9111 §1.2.2). */
 export const DELTA_SECONDS_MAX = 2147483648;
 
-function isTchar(c: number): boolean {
+/** tchar of RFC 9110 §5.6.2. */
+export function isTchar(c: number): boolean {
   // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
   return (
     (c >= 0x30 && c <= 0x39) ||
@@ -174,7 +175,8 @@ export function formatCacheControl(directives: CacheDirectives): string {
   return parts.join(', ');
 }
 
-function isToken(s: string): boolean {
+/** A token of RFC 9110 §5.6.2: one or more tchar. */
+export function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
   return true;

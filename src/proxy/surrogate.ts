@@ -10,16 +10,13 @@
  * Expires for the proxy's own storing and freshness (Age still counts, RFC 9111 §4.2.3).
  */
 import { fieldValue, type HeaderLines } from '../client/policy.ts';
-import { parseCacheControl } from '../core/cache-control.ts';
+import { DELTA_SECONDS_MAX, isTchar, parseCacheControl } from '../core/cache-control.ts';
 
 /** This proxy's device token in Surrogate-Capability and in `;target` of Surrogate-Control (§2.1, §2.3). */
 export const DEVICE_TOKEN = 'etagkit';
 
 /** What the proxy announces upstream (§2.1): it understands Surrogate-Control as §2.2 defines it. */
 export const SURROGATE_CAPABILITY = `${DEVICE_TOKEN}="Surrogate/1.0"`;
-
-/** Largest delta-seconds kept: a greater value is taken as this one (RFC 9111 §1.2.2, as for Cache-Control). */
-const MAX_DELTA = 2147483648;
 
 /** One directive of Surrogate-Control: lower-case name, its value (unquoted) and the device it targets. */
 export interface SurrogateDirective {
@@ -28,16 +25,9 @@ export interface SurrogateDirective {
   target?: string;
 }
 
-/** tchar of RFC 9110 §5.6.2. */
-function isTokenChar(code: number): boolean {
-  if (code >= 0x30 && code <= 0x39) return true; // 0-9
-  if ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) return true; // A-Z a-z
-  return "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code));
-}
-
 /** The end of the token starting at `i` (i itself when there is none). */
 function tokenEnd(value: string, i: number): number {
-  while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
+  while (i < value.length && isTchar(value.charCodeAt(i))) i++;
   return i;
 }
 
@@ -138,10 +128,13 @@ export interface SurrogateRules {
   maxAge?: number;
 }
 
-/** `N` or `N+M` of §2.2.3 → N seconds, clamped (the `+M` extension is not used); undefined when invalid. */
+/**
+ * `N` or `N+M` of §2.2.3 → N seconds (the `+M` extension is not used), a greater value than 2^31 taken as 2^31 as
+ * for Cache-Control (RFC 9111 §1.2.2); undefined when invalid.
+ */
 function maxAgeSeconds(value: string | undefined): number | undefined {
   const digits = /^(\d+)(?:\+\d+)?$/.exec(value ?? '')?.[1];
-  return digits === undefined ? undefined : Math.min(Number(digits), MAX_DELTA);
+  return digits === undefined ? undefined : Math.min(Number(digits), DELTA_SECONDS_MAX);
 }
 
 /**
